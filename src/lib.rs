@@ -1,0 +1,20 @@
+//! Food-11 photo classification with MobileNetV2, the same core natively and in WebAssembly.
+//!
+//! [`Classifier`] loads an ONNX model plus its `model.json` once and classifies encoded photos
+//! ([`Classifier::classify_image`]) or browser-decoded RGBA pixels ([`Classifier::classify_rgba`]).
+//! Nothing in this core knows about wasm; `wasm` is a thin shell compiled only for wasm32.
+
+pub mod classifier;
+pub mod decode;
+pub mod error;
+pub mod metadata;
+pub mod prediction;
+pub mod preprocess;
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
+
+pub use classifier::Classifier;
+pub use error::ClassifyError;
+pub use metadata::ModelMetadata;
+pub use prediction::{Classification, Prediction, Timings};

@@ -1,0 +1,107 @@
+//! The wasm API in a real browser (headless Chromium): the real model on real photos, and errors
+//! that arrive as JS `Error`s with the core's message.
+#![cfg(target_arch = "wasm32")]
+
+use food_classifier::wasm::FoodClassifier;
+use js_sys::{Array, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MODEL: &[u8] = include_bytes!("../models/food11-mobilenetv2.onnx");
+const METADATA: &str = include_str!("../models/model.json");
+const GOLDEN: &str = include_str!("fixtures/golden.json");
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &key.into()).unwrap()
+}
+
+fn top_label(result: &JsValue) -> String {
+    let predictions: Array = get(result, "predictions").dyn_into().unwrap();
+    get(&predictions.get(0), "label").as_string().unwrap()
+}
+
+fn golden_photo(label: &str) -> &'static [u8] {
+    match label {
+        "Bread" => include_bytes!("fixtures/golden/bread.jpg"),
+        "Dairy product" => include_bytes!("fixtures/golden/dairy-product.jpg"),
+        "Dessert" => include_bytes!("fixtures/golden/dessert.jpg"),
+        "Egg" => include_bytes!("fixtures/golden/egg.jpg"),
+        "Fried food" => include_bytes!("fixtures/golden/fried-food.jpg"),
+        "Meat" => include_bytes!("fixtures/golden/meat.jpg"),
+        "Noodles/Pasta" => include_bytes!("fixtures/golden/noodles-pasta.jpg"),
+        "Rice" => include_bytes!("fixtures/golden/rice.jpg"),
+        "Seafood" => include_bytes!("fixtures/golden/seafood.jpg"),
+        "Soup" => include_bytes!("fixtures/golden/soup.jpg"),
+        "Vegetable/Fruit" => include_bytes!("fixtures/golden/vegetable-fruit.jpg"),
+        other => panic!("no golden photo for {other}"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn golden_photos_get_the_golden_top1_in_the_browser() {
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    let golden: serde_json::Value = serde_json::from_str(GOLDEN).unwrap();
+    let entries = golden.as_array().unwrap();
+    assert_eq!(entries.len(), 11);
+    for entry in entries {
+        let label = entry["label"].as_str().unwrap();
+        let expected_top1 = entry["top5"][0][0].as_str().unwrap();
+        let result = classifier.classify_image(golden_photo(label), 5).unwrap();
+        assert_eq!(top_label(&result), expected_top1, "photo of {label}");
+        let timings = get(&result, "timings");
+        assert!(get(&timings, "inference_ms").as_f64().unwrap() > 0.0);
+        let shown: Array = get(&result, "predictions").dyn_into().unwrap();
+        assert_eq!(shown.length(), 5);
+    }
+}
+
+#[wasm_bindgen_test]
+fn rgba_pixels_from_the_browser_are_classified() {
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    let image = image::load_from_memory(golden_photo("Rice")).unwrap().to_rgba8();
+    let result = classifier
+        .classify_rgba(image.as_raw(), image.width(), image.height(), 3)
+        .unwrap();
+    assert_eq!(top_label(&result), "Rice");
+    assert_eq!(get(&result, "width").as_f64(), Some(f64::from(image.width())));
+    assert_eq!(classifier.labels().len(), 11);
+    assert_eq!(classifier.resize_shorter_side(), 224);
+}
+
+fn error_message(error: wasm_bindgen::JsError) -> String {
+    let value: JsValue = error.into();
+    let error: js_sys::Error = value.dyn_into().expect("failures are JS Error objects");
+    error.message().into()
+}
+
+#[wasm_bindgen_test]
+fn corrupt_and_unsupported_files_yield_js_errors() {
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    let corrupt = classifier
+        .classify_image(include_bytes!("fixtures/bad/corrupt.jpg"), 3)
+        .unwrap_err();
+    assert!(error_message(corrupt).contains("corrupt"));
+    let heic = classifier
+        .classify_image(include_bytes!("fixtures/bad/photo.heic"), 3)
+        .unwrap_err();
+    assert!(error_message(heic).starts_with("HEIC images are not supported"));
+    let bomb = classifier
+        .classify_image(include_bytes!("fixtures/bad/bomb-30000x30000.png"), 3)
+        .unwrap_err();
+    assert!(error_message(bomb).contains("30000x30000"));
+    let short = classifier.classify_rgba(&[0; 7], 2, 2, 1).unwrap_err();
+    assert!(error_message(short).contains("pixel buffer"));
+    // The classifier still works after the failures.
+    let ok = classifier.classify_image(golden_photo("Egg"), 1).unwrap();
+    assert_eq!(top_label(&ok), "Egg");
+}
+
+#[wasm_bindgen_test]
+fn a_bad_model_yields_a_js_error() {
+    let error = FoodClassifier::new(b"definitely not onnx", METADATA)
+        .err()
+        .unwrap();
+    assert!(error_message(error).starts_with("the model could not be loaded"));
+}
