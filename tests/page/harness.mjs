@@ -1,0 +1,88 @@
+// Shared set-up for the page tests: the real `food-classifier serve` on a free port and headless Chromium.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const GOLDEN = path.join(ROOT, 'tests/fixtures/golden');
+export const BAD = path.join(ROOT, 'tests/fixtures/bad');
+const SERVER = path.join(ROOT, 'target/release/food-classifier');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url, child, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`serve exited early with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`serve did not answer on ${url}`);
+}
+
+/** Starts `food-classifier serve --dir dist` on a free port; returns {baseUrl, stop}. */
+export async function startServer() {
+  for (const needed of [SERVER, path.join(ROOT, 'dist/index.html'), path.join(ROOT, 'dist/pkg/food_classifier_bg.wasm')]) {
+    if (!existsSync(needed)) throw new Error(`${needed} is missing: run \`cargo xtask web\` and \`cargo build --release\` first`);
+  }
+  const port = await freePort();
+  const child = spawn(SERVER, ['serve', '--dir', 'dist', '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const baseUrl = `http://127.0.0.1:${port}/`;
+  try {
+    await waitForHttp(baseUrl, child);
+  } catch (error) {
+    child.kill();
+    throw error;
+  }
+  return {
+    baseUrl,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** Opens the page in `context` and waits until the model is loaded. */
+export async function openReady(context, baseUrl) {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error.message));
+  await page.goto(baseUrl);
+  await page.locator('[data-testid="status"][data-state="ready"]').waitFor({ timeout: 120_000 });
+  return page;
+}
+
+/** Runs `action` and waits until the page has finished with that photo (an answer or an error). */
+export async function classifyWith(page, action) {
+  const count = () => Number(document.getElementById('results').dataset.count || 0);
+  const before = await page.evaluate(count);
+  await action();
+  await page.waitForFunction((n) => Number(document.getElementById('results').dataset.count || 0) > n, before,
+    { timeout: 60_000 });
+}

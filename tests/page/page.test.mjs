@@ -1,0 +1,149 @@
+// End-to-end tests of the page in headless Chromium against the real `food-classifier serve`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BAD, GOLDEN, ROOT, classifyWith, launchBrowser, openReady, startServer } from './harness.mjs';
+
+let server;
+let browser;
+const requests = [];
+
+async function newContext(options = {}) {
+  const context = await browser.newContext(options);
+  context.on('request', (request) => requests.push(request.url()));
+  return context;
+}
+
+const text = (page, id) => page.getByTestId(id).textContent();
+
+async function expectTop(page, label) {
+  assert.equal(await text(page, 'top-label'), label);
+  assert.match(await text(page, 'top-probability'), /^\d{1,3}\.\d%$/);
+  const ms = await text(page, 'inference-ms');
+  assert.match(ms, /^\d+(\.\d+)?$/);
+  assert.ok(Number(ms) > 0, `inference-ms is ${ms}`);
+  assert.equal(await page.getByTestId('error').isVisible(), false);
+}
+
+/** Hands the page a file the way a drop or paste does: a DataTransfer built inside the page. */
+function dispatchWithFile(page, kind, file) {
+  const bytes = [...readFileSync(file)];
+  return page.evaluate(({ kind, name, bytes }) => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array(bytes)], name, { type: 'image/jpeg' }));
+    const event = kind === 'drop'
+      ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+      : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+    (kind === 'drop' ? document.getElementById('drop-zone') : document.body).dispatchEvent(event);
+  }, { kind, name: path.basename(file), bytes });
+}
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe('the food classifier page', () => {
+  test('a chosen photo gets the right class and an inference time', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    for (const [file, label] of [['rice.jpg', 'Rice'], ['bread.jpg', 'Bread'], ['noodles-pasta.jpg', 'Noodles/Pasta']]) {
+      await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, file)));
+      await expectTop(page, label);
+    }
+    assert.equal(await page.locator('#predictions li').count(), 5);
+    await context.close();
+  });
+
+  test('a dropped photo is classified', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    await classifyWith(page, () => dispatchWithFile(page, 'drop', path.join(GOLDEN, 'dessert.jpg')));
+    await expectTop(page, 'Dessert');
+    await context.close();
+  });
+
+  test('a pasted photo is classified', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    await classifyWith(page, () => dispatchWithFile(page, 'paste', path.join(GOLDEN, 'egg.jpg')));
+    await expectTop(page, 'Egg');
+    await context.close();
+  });
+
+  test('a sample button classifies its photo', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    await classifyWith(page, () => page.locator('[data-sample="ramen.jpg"]').click());
+    await expectTop(page, 'Noodles/Pasta');
+    await context.close();
+  });
+
+  test('the server panel puts this browser next to the lab\'s servers', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    await classifyWith(page, () => page.locator('[data-sample="rice.jpg"]').click());
+    const lab = JSON.parse(readFileSync(path.join(ROOT, 'www/data/server-models.json'), 'utf8'));
+    const rows = page.locator('#server-table tbody tr');
+    await page.locator('#server-table tr.browser-row').waitFor();
+    const browserRow = await page.locator('#server-table tr.browser-row td').allTextContents();
+    assert.match(browserRow[5], /^\d+\.\d{3}$/, `browser response time cell: ${browserRow[5]}`);
+    const loadtest = path.join(ROOT, 'www/data/loadtest.json');
+    const ours = existsSync(loadtest) ? JSON.parse(readFileSync(loadtest, 'utf8')).levels
+      .filter((l) => l.concurrency === 1 || l.concurrency === 16).length : 0;
+    assert.equal(await rows.count(), lab.models.length + ours + 1);
+    assert.equal(await page.locator('#server-table tr.project-server-row').count(), ours);
+    assert.ok(await page.locator('#server-chart svg rect.bar-browser').count() >= 1);
+    await context.close();
+  });
+
+  test('bad files show a plain error and the next photo still works', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    const input = page.locator('input[type=file]').first();
+    for (const [file, words] of [
+      ['corrupt.jpg', /corrupt/i],
+      ['empty.jpg', /empty/i],
+      ['not-an-image.txt', /not an image/i],
+      ['photo.heic', /HEIC images are not supported/],
+      ['bomb-30000x30000.png', /too large/i],
+    ]) {
+      await classifyWith(page, () => input.setInputFiles(path.join(BAD, file)));
+      const error = page.getByTestId('error');
+      assert.ok(await error.isVisible(), `no error shown for ${file}`);
+      assert.match(await error.textContent(), words, file);
+      assert.equal(await text(page, 'top-label'), '—');
+    }
+    await classifyWith(page, () => input.setInputFiles(path.join(GOLDEN, 'fried-food.jpg')));
+    await expectTop(page, 'Fried food');
+    await context.close();
+  });
+
+  test('after one visit the page loads and classifies offline', async () => {
+    const context = await newContext();
+    const page = await openReady(context, server.baseUrl);
+    // The worker precaches everything on install; control means it is active and serving.
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
+    await context.setOffline(true);
+    await page.reload();
+    await page.locator('[data-testid="status"][data-state="ready"]').waitFor({ timeout: 120_000 });
+    await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'dairy-product.jpg')));
+    await expectTop(page, 'Dairy product');
+    await classifyWith(page, () => page.locator('[data-sample="rice.jpg"]').click());
+    await expectTop(page, 'Rice');
+    await context.close();
+  });
+
+  test('no request ever left 127.0.0.1', () => {
+    assert.ok(requests.length > 20, `only ${requests.length} requests recorded`);
+    const origin = new URL(server.baseUrl).origin;
+    const foreign = requests.filter((url) => !url.startsWith(origin) && !url.startsWith('blob:') && !url.startsWith('data:'));
+    assert.deepEqual(foreign, []);
+  });
+});

@@ -1,0 +1,77 @@
+// Wires the page together: inputs → worker → results, the load status, the server panel, offline.
+import { ClassifierClient } from './classifier-client.js';
+import { setupInputs } from './inputs.js';
+import { setupCamera } from './camera.js';
+import { showBusy, showColdStart, showError, showPreview, showResult } from './results.js';
+import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
+import { setupServerCompare } from './server-compare.js'; // issue 5
+
+const $ = (id) => document.getElementById(id);
+const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
+const status = $('status');
+
+function setStatus(state, text) {
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+client.addEventListener('progress', ({ detail: { loaded, total } }) => {
+  const mb = (n) => (n / 1e6).toFixed(1);
+  const bar = $('model-progress');
+  if (total) {
+    bar.max = total;
+    bar.value = loaded;
+    $('progress-text').textContent = `Model: ${mb(loaded)} of ${mb(total)} MB`;
+  } else {
+    bar.removeAttribute('value'); // Unknown size: an indeterminate bar.
+    $('progress-text').textContent = `Model: ${mb(loaded)} MB`;
+  }
+});
+
+client.ready.then((info) => {
+  const readyMs = performance.now(); // Since navigation start: page open to ready.
+  setStatus('ready', 'Ready: give it a photo.');
+  $('model-progress').hidden = true;
+  $('progress-text').textContent = `Model ${(info.modelBytes / 1e6).toFixed(1)} MB, ${info.labels.length} classes.`;
+  showColdStart(info.cold, readyMs);
+  updateBrowserFigures({ modelMb: info.modelBytes / 1e6 });
+}, (error) => {
+  setStatus('failed', 'The classifier could not start.');
+  showError(`The model could not be loaded: ${error.message} Reload the page to try again.`);
+});
+
+// One photo at a time; a newer photo replaces an older one still waiting.
+let latest = 0;
+async function classify(file) {
+  const ticket = ++latest;
+  const name = file.name || 'pasted photo';
+  const t0 = performance.now();
+  showPreview(file, name);
+  showBusy(name);
+  try {
+    const result = await client.classify(file);
+    if (ticket !== latest) return;
+    const totalMs = performance.now() - t0;
+    showResult(result, totalMs, name);
+    updateBrowserFigures({ inferenceMs: result.timings.inference_ms, totalMs });
+    document.dispatchEvent(new CustomEvent('food:classified', { detail: { file, result, totalMs } }));
+  } catch (error) {
+    if (ticket === latest) showError(error.message, name);
+  }
+}
+
+setupInputs({ onPhoto: classify, onError: showError });
+setupCamera({
+  button: $('camera-button'), panel: $('camera'), video: $('camera-video'),
+  snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,
+});
+setupServerPanel();
+setupServerCompare(); // issue 5
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('sw.js').then(() => navigator.serviceWorker.ready).then(() => {
+    $('offline-state').textContent = 'Saved for offline use.';
+  }).catch(() => {
+    $('offline-state').textContent = 'Offline use is not available in this browser.';
+  });
+}

@@ -1,0 +1,98 @@
+// Renders predictions, timings and errors into the results card.
+
+const $ = (id) => document.getElementById(id);
+const ms = (value) => (value < 10 ? value.toFixed(1) : Math.round(value).toString());
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+
+let previewUrl = null;
+
+// Counts finished photos (answers and errors) so tests and other modules can wait for the next one.
+function finished() {
+  const results = $('results');
+  results.removeAttribute('aria-busy');
+  results.dataset.count = String(Number(results.dataset.count || 0) + 1);
+}
+
+export function showPreview(blob, caption) {
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = URL.createObjectURL(blob);
+  const img = $('preview');
+  img.hidden = false;
+  img.alt = caption;
+  // Formats the browser cannot show (HEIC on most browsers) just hide the preview.
+  img.onerror = () => { img.hidden = true; };
+  img.src = previewUrl;
+  $('preview-caption').textContent = caption;
+}
+
+export function showBusy(name) {
+  $('error').hidden = true;
+  $('results').setAttribute('aria-busy', 'true');
+  $('preview-caption').textContent = `Classifying ${name}…`;
+}
+
+export function showResult(result, totalMs, name) {
+  $('error').hidden = true;
+  const [top] = result.predictions;
+  $('top-label').textContent = top.label;
+  $('top-probability').textContent = percent(top.probability);
+  const list = $('predictions');
+  list.replaceChildren(...result.predictions.map((p) => {
+    const li = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = p.label;
+    const track = document.createElement('span');
+    track.className = 'track';
+    track.setAttribute('aria-hidden', 'true');
+    const fill = document.createElement('span');
+    fill.className = 'fill';
+    fill.style.width = `${Math.max(0.5, p.probability * 100)}%`;
+    track.append(fill);
+    const pct = document.createElement('span');
+    pct.className = 'pct';
+    pct.textContent = percent(p.probability);
+    li.append(name, track, pct);
+    return li;
+  }));
+  const t = result.timings;
+  $('decode-ms').textContent = ms(t.decode_ms);
+  $('preprocess-ms').textContent = ms(t.preprocess_ms);
+  $('inference-ms').textContent = ms(t.inference_ms);
+  $('total-ms').textContent = ms(totalMs);
+  $('decode-path').textContent = result.path === 'browser'
+    ? `${result.width}×${result.height} photo, decoded and downscaled by the browser.`
+    : `${result.width}×${result.height} photo, decoded by the WebAssembly fallback.`;
+  $('preview-caption').textContent = `${name}: ${top.label}, ${percent(top.probability)}`;
+  finished();
+}
+
+// The engine's messages, said for people; anything else is shown as the engine words it.
+const PLAIN = [
+  [/^the image is truncated or corrupt/i, 'The file is damaged or incomplete (corrupt), so it cannot be read as a photo.'],
+  [/^the file is empty/i, 'The file is empty.'],
+  [/^this is not an image/i, 'This file is not an image. Choose a JPEG, PNG, WebP or GIF photo.'],
+];
+
+export function showError(message, name) {
+  const box = $('error');
+  const plain = PLAIN.find(([pattern]) => pattern.test(message))?.[1]
+    // Engine messages start in lower case ("the image is too large: …"); make a sentence of them.
+    ?? message.charAt(0).toUpperCase() + message.slice(1);
+  const sentence = /[.!?]$/.test(plain) ? plain : `${plain}.`;
+  box.textContent = name ? `Could not classify ${name}. ${sentence} Try another photo.` : sentence;
+  for (const id of ['decode-ms', 'preprocess-ms', 'inference-ms', 'total-ms']) $(id).textContent = '—';
+  $('decode-path').textContent = '';
+  box.hidden = false;
+  $('top-label').textContent = '—';
+  $('top-probability').textContent = '';
+  $('predictions').replaceChildren();
+  $('preview-caption').textContent = 'That photo could not be classified. Try another one.';
+  finished();
+}
+
+export function showColdStart(cold, readyMs) {
+  $('wasm-ms').textContent = ms(cold.wasm_ms);
+  $('fetch-ms').textContent = ms(cold.fetch_ms);
+  $('model-ms').textContent = ms(cold.model_ms);
+  $('ready-ms').textContent = ms(readyMs);
+}

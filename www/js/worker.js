@@ -1,0 +1,74 @@
+// The inference worker: owns the wasm engine and the model so the page never blocks.
+// Messages in: {type:'classify', id, blob}. Out: progress, ready, failed, result, error.
+import init, { FoodClassifier } from '../pkg/food_classifier.js';
+import { decodeToRgba, sniffDimensions } from './decode.js';
+import { fetchWithProgress } from './model-fetch.js';
+
+const TOP_K = 5;
+// The engine's own limit; bigger headers go straight to wasm so it names the problem.
+const MAX_PIXELS = 50_000_000;
+let classifier = null;
+
+async function start() {
+  const t0 = performance.now();
+  await init({ module_or_path: new URL('../pkg/food_classifier_bg.wasm', import.meta.url) });
+  const t1 = performance.now();
+  const [model, metadata] = await Promise.all([
+    fetchWithProgress(new URL('../models/food11-mobilenetv2.onnx', import.meta.url), (loaded, total) =>
+      postMessage({ type: 'progress', loaded, total })),
+    fetch(new URL('../models/model.json', import.meta.url)).then((r) => {
+      if (!r.ok) throw new Error(`Could not download model.json (HTTP ${r.status}).`);
+      return r.text();
+    }),
+  ]);
+  const t2 = performance.now();
+  classifier = new FoodClassifier(model, metadata);
+  const t3 = performance.now();
+  postMessage({
+    type: 'ready',
+    labels: classifier.labels,
+    modelBytes: model.length,
+    cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, total_ms: t3 - t0 },
+  });
+}
+
+async function classify(blob) {
+  const shorter = classifier.resizeShorterSide;
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  if (bytes.length === 0) return { ...classifier.classifyImage(bytes, TOP_K), path: 'wasm' };
+  const dims = sniffDimensions(bytes);
+  const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
+  let decoded = null;
+  const t0 = performance.now();
+  if (!tooBig) {
+    try {
+      decoded = await decodeToRgba(blob, shorter);
+    } catch {
+      decoded = null; // The browser could not read it: let the wasm decoder try, and explain.
+    }
+  }
+  const browserDecodeMs = performance.now() - t0;
+  if (!decoded) return { ...classifier.classifyImage(bytes, TOP_K), path: 'wasm' };
+  const result = classifier.classifyRgba(decoded.rgba, decoded.width, decoded.height, TOP_K);
+  result.timings.decode_ms = browserDecodeMs;
+  result.width = decoded.originalWidth;
+  result.height = decoded.originalHeight;
+  return { ...result, path: 'browser' };
+}
+
+const ready = start().catch((error) => {
+  postMessage({ type: 'failed', message: error?.message || String(error) });
+  throw error;
+});
+
+self.onmessage = async ({ data }) => {
+  if (data.type !== 'classify') return;
+  try {
+    await ready;
+    const t0 = performance.now();
+    const result = await classify(data.blob);
+    postMessage({ type: 'result', id: data.id, result, worker_ms: performance.now() - t0 });
+  } catch (error) {
+    postMessage({ type: 'error', id: data.id, message: error?.message || String(error) });
+  }
+};
