@@ -1,0 +1,137 @@
+// The benchmark: native tract, our wasm and onnxruntime-web in one headless Chromium, the
+// 12 MP photo end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
+//
+// usage: node benches/bench.mjs [--runs N] [--pkg DIR] [--out FILE]
+//   --pkg   wasm-bindgen output to measure (default dist/pkg), e.g. a variant built for a lever
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { chromium } from 'playwright-core';
+
+import { serve } from './server.mjs';
+import { sizes } from './sizes.mjs';
+import { summary } from './stats.mjs';
+import { e2eInPage, hasRealPage } from './e2e_page.mjs';
+import { report } from './report.mjs';
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '40' },
+    cold: { type: 'string', default: '7' },
+    e2e: { type: 'string', default: '10' },
+    pkg: { type: 'string', default: 'dist/pkg' },
+    out: { type: 'string', default: 'benches/results/latest.json' },
+  },
+});
+const runs = Number(opt.runs);
+const pkgDir = resolve(root, opt.pkg);
+const photo = join(root, 'target/bench/photo-12mp.jpg');
+const modelPath = join(root, 'dist/models/food11-mobilenetv2.onnx');
+for (const need of [join(pkgDir, 'food_classifier_bg.wasm'), modelPath, photo]) {
+  if (!existsSync(need)) throw new Error(`${need} is missing: run \`cargo xtask bench\`, which builds it`);
+}
+
+const loadBefore = loadavg()[0];
+console.error(`native tract: ${runs} runs ...`);
+const native = JSON.parse(
+  execFileSync(join(root, 'target/release/food-classifier'), ['bench', '--json', '--runs', String(runs)], {
+    encoding: 'utf8',
+  }),
+);
+
+const server = await serve({
+  '/pkg/': pkgDir,
+  '/dist/': join(root, 'dist'),
+  '/ort/': join(root, 'node_modules/onnxruntime-web/dist'),
+  '/bench/': join(root, 'benches'),
+});
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const urls = {
+    pkg: `${server.url}/pkg`,
+    modelUrl: `${server.url}/dist/models/food11-mobilenetv2.onnx`,
+    metaUrl: `${server.url}/dist/models/model.json`,
+    photoUrl: `${server.url}/dist/samples/rice.jpg`,
+    ortUrl: `${server.url}/ort`,
+  };
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`[page] ${e}`));
+
+  // Cold start: each run is a fresh page load in the same context, so the HTTP cache (and
+  // Chromium's wasm code cache) are warm as for a returning visitor. Load 0 only fills the cache.
+  console.error('cold start ...');
+  const cold = [];
+  for (let i = 0; i <= Number(opt.cold); i++) {
+    await page.goto(`${server.url}/bench/page.html`);
+    const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
+    if (i > 0) cold.push(r);
+  }
+
+  console.error(`warm: ours vs onnxruntime-web, ${runs} interleaved rounds ...`);
+  await page.goto(`${server.url}/bench/page.html`);
+  const info = await page.evaluate((u) => window.bench.setup(u), urls);
+  const warm = await page.evaluate(([n, w]) => window.bench.warm(n, w), [runs, 5]);
+
+  console.error('12 MP photo end to end ...');
+  await page.evaluate(() => window.bench.armPhotoInput());
+  const e2eBench = [];
+  for (let i = 0; i <= Number(opt.e2e); i++) {
+    await page.setInputFiles('#photo', photo);
+    await page.waitForFunction(() => window.bench.e2eDone());
+    const r = await page.evaluate(() => window.bench.takeE2e());
+    if (i > 0) e2eBench.push(r);
+  }
+  let e2ePage = null;
+  if (hasRealPage(root)) {
+    try {
+      e2ePage = await e2eInPage(context, `${server.url}/dist/index.html`, photo, Number(opt.e2e));
+    } catch (e) {
+      console.error(`the real page could not be timed (${e.message.split('\n')[0]}); reporting the bench page's e2e`);
+    }
+  }
+
+  const results = {
+    machine: {
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      load_1min_before: loadBefore,
+      load_1min_after: loadavg()[0],
+      chromium: browser.version(),
+      onnxruntime_web: info.ortVersion,
+      cross_origin_isolated: info.crossOriginIsolated,
+      date: new Date().toISOString(),
+    },
+    native,
+    ours: {
+      wall: summary(warm.ours.map((r) => r.wallMs)),
+      inference: summary(warm.ours.map((r) => r.inferenceMs)),
+      label: warm.ours[0].label,
+    },
+    ort: { wall: summary(warm.ort.map((r) => r.wallMs)), session_create_ms: info.ortLoadMs, label: warm.ort[0].label },
+    cold: {
+      total: summary(cold.map((r) => r.totalMs)),
+      fetch_compile: summary(cold.map((r) => r.fetchCompileMs)),
+      model_load: summary(cold.map((r) => r.modelLoadMs)),
+      first_inference: summary(cold.map((r) => r.firstInferenceMs)),
+    },
+    e2e_bench_page: { total: summary(e2eBench.map((r) => r.totalMs)), decode_resize: summary(e2eBench.map((r) => r.decodeResizeMs)), label: e2eBench[0].label },
+    e2e_real_page: e2ePage,
+    sizes: { wasm: sizes(join(pkgDir, 'food_classifier_bg.wasm')), js_glue: sizes(join(pkgDir, 'food_classifier.js')), model: sizes(modelPath) },
+  };
+  const out = resolve(root, opt.out);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(report(results), null, 2) + '\n');
+  console.error(`wrote ${out}`);
+} finally {
+  await browser.close();
+  server.close();
+}
