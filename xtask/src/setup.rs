@@ -1,0 +1,93 @@
+//! Installs the tools the build and tests need, from the package registries only, when missing.
+
+use std::path::Path;
+
+use crate::shell::{cmd, output, root, run};
+
+/// Everything: web build tools, Chromium for browser tests, npm packages for page tests.
+pub fn all() -> Result<(), String> {
+    web_tools()?;
+    chromium()?;
+    npm_packages()
+}
+
+/// The wasm target and the `wasm-bindgen` CLI at exactly the version in Cargo.lock.
+pub fn web_tools() -> Result<(), String> {
+    let installed = output(&mut cmd("rustup", &["target", "list", "--installed"])).unwrap_or_default();
+    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        run(&mut cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let wanted = wasm_bindgen_version()?;
+    let have = output(&mut cmd("wasm-bindgen", &["--version"])).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(wanted.as_str()) {
+        // Not --locked: one locked dependency of the CLI is missing from the crates.io index.
+        run(&mut cmd(
+            "cargo",
+            &["install", "wasm-bindgen-cli", "--version", &wanted],
+        ))?;
+    }
+    Ok(())
+}
+
+/// The `wasm-bindgen` version in Cargo.lock; the CLI must match it exactly.
+pub fn wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(version.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    Err("wasm-bindgen is not in Cargo.lock".into())
+}
+
+/// Debian's Chromium and ChromeDriver (never a test tool's own browser download).
+pub fn chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+        return Ok(());
+    }
+    let sudo = output(&mut cmd("id", &["-u"]))
+        .map(|u| u.trim() != "0")
+        .unwrap_or(true);
+    let apt = |args: &[&str]| {
+        let mut full = vec!["apt-get"];
+        full.extend_from_slice(args);
+        if sudo {
+            run(&mut cmd("sudo", &full))
+        } else {
+            run(&mut cmd(full[0], &full[1..]))
+        }
+    };
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+}
+
+/// npm packages for the page tests and benchmarks, exactly as package-lock.json pins them.
+pub fn npm_packages() -> Result<(), String> {
+    if !root().join("package-lock.json").exists() {
+        return Ok(());
+    }
+    let mut npm = cmd("npm", &["ci", "--ignore-scripts", "--no-audit", "--no-fund"]);
+    npm.env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+    run(&mut npm)
+}
+
+/// A virtual environment under `target/venvs/NAME` with exactly `packages` (pinned by the caller),
+/// made on first use so the machine's own Python stays untouched. Returns its `bin/` folder.
+pub fn python_venv(name: &str, packages: &[&str]) -> Result<std::path::PathBuf, String> {
+    let venv = root().join("target/venvs").join(name);
+    let bin = venv.join("bin");
+    let stamp = venv.join("installed.txt");
+    let wanted = packages.join("\n");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Ok(bin);
+    }
+    run(&mut cmd("python3", &["-m", "venv", &venv.to_string_lossy()]))?;
+    let mut pip = vec!["-m", "pip", "install", "--quiet", "--disable-pip-version-check"];
+    pip.extend_from_slice(packages);
+    run(&mut cmd(&bin.join("python").to_string_lossy(), &pip))?;
+    std::fs::write(&stamp, wanted).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(bin)
+}

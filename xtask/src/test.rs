@@ -1,0 +1,120 @@
+//! `cargo xtask test`: what CI runs. Lints, native tests, wasm tests in headless Chromium, page tests.
+
+use crate::setup;
+use crate::shell::{cmd, root, run};
+
+pub fn all() -> Result<(), String> {
+    setup::all()?;
+    run(&mut cmd("cargo", &["fmt", "--all", "--check"]))?;
+    run(&mut cmd(
+        "cargo",
+        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+    ))?;
+    run(&mut cmd(
+        "cargo",
+        &[
+            "clippy",
+            "--lib",
+            "--tests",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--no-default-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ))?;
+    run(&mut cmd("cargo", &["test", "--workspace"]))?;
+    wasm_in_browser()?;
+    run(&mut cmd("cargo", &["build", "--release"]))?;
+    accuracy_gate()?;
+    if root().join("package.json").exists() {
+        crate::web::build()?;
+        run(&mut cmd("npm", &["test"]))?;
+    }
+    kubernetes_manifests()?;
+    // The training pipeline's unit tests and its CPU --quick run (train, export, eval in tract).
+    run(&mut cmd("bash", &["training/ci.sh"]))?;
+    Ok(())
+}
+
+/// The Kubernetes manifests in `k8s/` against the schemas that PyPI's kubernetes-validate bundles
+/// (offline, strict), including a check that a broken manifest is refused.
+fn kubernetes_manifests() -> Result<(), String> {
+    let bin = setup::python_venv("k8s", &["kubernetes-validate==1.37.0"])?;
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    run(cmd("sh", &["k8s/validate.sh"]).env("PATH", path))
+}
+
+/// The shipped model on the shared test photos must keep its accuracy (the engine issue asks for
+/// at least 0.89; the reference pipeline reaches about 0.906). Skipped only when the data set is
+/// not beside the checkout.
+fn accuracy_gate() -> Result<(), String> {
+    const MINIMUM: f64 = 0.89;
+    let test_set = root().join("../shared/data/food/test");
+    if !test_set.is_dir() {
+        eprintln!("accuracy gate skipped: {} not found", test_set.display());
+        return Ok(());
+    }
+    let binary = root().join("target/release/food-classifier");
+    let mut eval = cmd(
+        &binary.to_string_lossy(),
+        &["eval", &test_set.to_string_lossy(), "--json"],
+    );
+    eprintln!("$ food-classifier eval {} --json", test_set.display());
+    let out = eval.output().map_err(|e| format!("cannot run eval: {e}"))?;
+    let report = String::from_utf8_lossy(&out.stdout);
+    let accuracy = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("\"accuracy\": "))
+        .and_then(|v| v.trim_end_matches(',').parse::<f64>().ok())
+        .ok_or_else(|| format!("eval printed no accuracy: {report}"))?;
+    eprintln!(
+        "eval accuracy on {}: {accuracy:.4} (minimum {MINIMUM})",
+        test_set.display()
+    );
+    if accuracy < MINIMUM {
+        return Err(format!("accuracy {accuracy:.4} is below {MINIMUM}"));
+    }
+    Ok(())
+}
+
+/// The wasm API tests in Debian's headless Chromium. Fails if the runner ran no test at all
+/// (a test file without `run_in_browser` is silently skipped in Chrome).
+fn wasm_in_browser() -> Result<(), String> {
+    let mut test = cmd(
+        "cargo",
+        &[
+            "test",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--no-default-features",
+            "--test",
+            "wasm",
+        ],
+    );
+    test.env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    eprintln!("$ cargo test --target wasm32-unknown-unknown --no-default-features --test wasm");
+    let out = test.output().map_err(|e| format!("cannot run cargo test: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    print!("{stdout}");
+    let passed = stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("test result: ok. "))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<u32>().ok())
+        .sum::<u32>();
+    if !out.status.success() {
+        return Err("wasm tests in Chromium failed".into());
+    }
+    if passed == 0 {
+        return Err("wasm tests in Chromium ran no test (is run_in_browser configured?)".into());
+    }
+    Ok(())
+}
