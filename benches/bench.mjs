@@ -88,6 +88,7 @@ try {
     await page.setInputFiles('#photo', photo);
     await page.waitForFunction(() => window.bench.e2eDone());
     const r = await page.evaluate(() => window.bench.takeE2e());
+    if (r.error) throw new Error(`the bench page could not classify the 12 MP photo: ${r.error}`);
     if (i > 0) e2eBench.push(r);
   }
   let e2ePage = null;

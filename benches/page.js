@@ -132,19 +132,29 @@ function armPhotoInput() {
   input.addEventListener('change', async () => {
     const t0 = now();
     const file = input.files[0];
-    const full = await createImageBitmap(file);
-    const scale = state.side / Math.min(full.width, full.height);
-    const [w, h] = [Math.round(full.width * scale), Math.round(full.height * scale)];
-    const small = await createImageBitmap(full, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
-    full.close();
-    const t1 = now();
-    const ctx = new OffscreenCanvas(w, h).getContext('2d');
-    ctx.drawImage(small, 0, 0);
-    const rgba = ctx.getImageData(0, 0, w, h).data;
-    const r = state.ours.classifyRgba(rgba, w, h, 1);
-    const t2 = now();
-    state.e2e = { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
+    input.value = ''; // The same photo set again must fire `change` again.
+    if (!file) return;
+    try {
+      state.e2e = await photoToResult(file, t0);
+    } catch (error) {
+      state.e2e = { error: String(error) };
+    }
   });
+}
+
+async function photoToResult(file, t0) {
+  const full = await createImageBitmap(file);
+  const scale = state.side / Math.min(full.width, full.height);
+  const [w, h] = [Math.round(full.width * scale), Math.round(full.height * scale)];
+  const small = await createImageBitmap(full, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
+  full.close();
+  const t1 = now();
+  const ctx = new OffscreenCanvas(w, h).getContext('2d');
+  ctx.drawImage(small, 0, 0);
+  const rgba = ctx.getImageData(0, 0, w, h).data;
+  const r = state.ours.classifyRgba(rgba, w, h, 1);
+  const t2 = now();
+  return { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
 }
 
 const e2eDone = () => state.e2e !== undefined;

@@ -94,5 +94,6 @@ export function showColdStart(cold, readyMs) {
   $('wasm-ms').textContent = ms(cold.wasm_ms);
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);
+  $('warmup-ms').textContent = ms(cold.warmup_ms);
   $('ready-ms').textContent = ms(readyMs);
 }
