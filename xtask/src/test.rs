@@ -42,11 +42,7 @@ pub fn all() -> Result<(), String> {
 /// (offline, strict), including a check that a broken manifest is refused.
 fn kubernetes_manifests() -> Result<(), String> {
     let bin = setup::python_venv("k8s", &["kubernetes-validate==1.37.0"])?;
-    let path = format!(
-        "{}:{}",
-        bin.display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     run(cmd("sh", &["k8s/validate.sh"]).env("PATH", path))
 }
 
