@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -85,4 +86,18 @@ export async function classifyWith(page, action) {
   await action();
   await page.waitForFunction((n) => Number(document.getElementById('results').dataset.count || 0) > n, before,
     { timeout: 60_000 });
+}
+
+/** Registers hooks that start `serve` and Chromium before a test file and stop them after it. */
+export function serverAndBrowser() {
+  const session = {};
+  before(async () => {
+    session.server = await startServer();
+    session.browser = await launchBrowser();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await session.server?.stop();
+  });
+  return session;
 }

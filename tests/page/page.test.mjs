@@ -1,16 +1,15 @@
 // End-to-end tests of the page in headless Chromium against the real `food-classifier serve`.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { BAD, GOLDEN, ROOT, classifyWith, launchBrowser, openReady, startServer } from './harness.mjs';
+import { BAD, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
+const session = serverAndBrowser();
 const requests = [];
 
 async function newContext(options = {}) {
-  const context = await browser.newContext(options);
+  const context = await session.browser.newContext(options);
   context.on('request', (request) => requests.push(request.url()));
   return context;
 }
@@ -39,20 +38,11 @@ function dispatchWithFile(page, kind, file) {
   }, { kind, name: path.basename(file), bytes });
 }
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
 
 describe('the food classifier page', () => {
   test('a chosen photo gets the right class and an inference time', async () => {
     const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
+    const page = await openReady(context, session.server.baseUrl);
     for (const [file, label] of [['rice.jpg', 'Rice'], ['bread.jpg', 'Bread'], ['noodles-pasta.jpg', 'Noodles/Pasta']]) {
       await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, file)));
       await expectTop(page, label);
@@ -61,25 +51,19 @@ describe('the food classifier page', () => {
     await context.close();
   });
 
-  test('a dropped photo is classified', async () => {
-    const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
-    await classifyWith(page, () => dispatchWithFile(page, 'drop', path.join(GOLDEN, 'dessert.jpg')));
-    await expectTop(page, 'Dessert');
-    await context.close();
-  });
-
-  test('a pasted photo is classified', async () => {
-    const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
-    await classifyWith(page, () => dispatchWithFile(page, 'paste', path.join(GOLDEN, 'egg.jpg')));
-    await expectTop(page, 'Egg');
-    await context.close();
-  });
+  for (const [kind, file, label] of [['drop', 'dessert.jpg', 'Dessert'], ['paste', 'egg.jpg', 'Egg']]) {
+    test(`a photo given by ${kind} is classified`, async () => {
+      const context = await newContext();
+      const page = await openReady(context, session.server.baseUrl);
+      await classifyWith(page, () => dispatchWithFile(page, kind, path.join(GOLDEN, file)));
+      await expectTop(page, label);
+      await context.close();
+    });
+  }
 
   test('a sample button classifies its photo', async () => {
     const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
+    const page = await openReady(context, session.server.baseUrl);
     await classifyWith(page, () => page.locator('[data-sample="ramen.jpg"]').click());
     await expectTop(page, 'Noodles/Pasta');
     await context.close();
@@ -87,7 +71,7 @@ describe('the food classifier page', () => {
 
   test('the server panel puts this browser next to the lab\'s servers', async () => {
     const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
+    const page = await openReady(context, session.server.baseUrl);
     await classifyWith(page, () => page.locator('[data-sample="rice.jpg"]').click());
     const lab = JSON.parse(readFileSync(path.join(ROOT, 'www/data/server-models.json'), 'utf8'));
     const rows = page.locator('#server-table tbody tr');
@@ -105,7 +89,7 @@ describe('the food classifier page', () => {
 
   test('bad files show a plain error and the next photo still works', async () => {
     const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
+    const page = await openReady(context, session.server.baseUrl);
     const input = page.locator('input[type=file]').first();
     for (const [file, words] of [
       ['corrupt.jpg', /corrupt/i],
@@ -127,7 +111,7 @@ describe('the food classifier page', () => {
 
   test('after one visit the page loads and classifies offline', async () => {
     const context = await newContext();
-    const page = await openReady(context, server.baseUrl);
+    const page = await openReady(context, session.server.baseUrl);
     // The worker precaches everything on install; control means it is active and serving.
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
     await context.setOffline(true);
@@ -142,7 +126,7 @@ describe('the food classifier page', () => {
 
   test('no request ever left 127.0.0.1', () => {
     assert.ok(requests.length > 20, `only ${requests.length} requests recorded`);
-    const origin = new URL(server.baseUrl).origin;
+    const origin = new URL(session.server.baseUrl).origin;
     const foreign = requests.filter((url) => !url.startsWith(origin) && !url.startsWith('blob:') && !url.startsWith('data:'));
     assert.deepEqual(foreign, []);
   });

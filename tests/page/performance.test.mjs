@@ -1,28 +1,17 @@
 // Measures what the issue asks to report: cold start (page open to ready) and warm time to a result
 // for a 12 MP (4032x3024) phone-sized JPEG, made in the page from a real sample photo.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchBrowser, openReady, startServer } from './harness.mjs';
+import { openReady, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const session = serverAndBrowser();
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 test('cold start and a 12 MP photo, measured', async (t) => {
   // serviceWorkers: 'block' so the first visit is a true cold one (network, no cache).
-  const context = await browser.newContext({ serviceWorkers: 'block' });
-  const page = await openReady(context, server.baseUrl);
+  const context = await session.browser.newContext({ serviceWorkers: 'block' });
+  const page = await openReady(context, session.server.baseUrl);
   const cold = await page.evaluate(() => ({
     ready: Number(document.getElementById('ready-ms').textContent),
     wasm: Number(document.getElementById('wasm-ms').textContent),

@@ -1,31 +1,20 @@
 // Issue 5: the page's live comparison against the real `food-classifier serve` that serves it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { BAD, GOLDEN, classifyWith, launchBrowser, openReady, startServer } from './harness.mjs';
+import { BAD, GOLDEN, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const session = serverAndBrowser();
 
 const text = (page, id) => page.getByTestId(id).textContent();
 
 test('asks the same-origin server only on request and shows its answer beside the browser\'s', async () => {
-  const context = await browser.newContext();
+  const context = await session.browser.newContext();
   const apiCalls = [];
   context.on('request', (request) => {
     if (new URL(request.url()).pathname.startsWith('/api/')) apiCalls.push(request.url());
   });
-  const page = await openReady(context, server.baseUrl);
+  const page = await openReady(context, session.server.baseUrl);
   const button = page.getByTestId('server-compare-button');
   assert.equal(await button.isDisabled(), true, 'nothing to compare before a photo');
 
@@ -41,16 +30,16 @@ test('asks the same-origin server only on request and shows its answer beside th
   assert.ok(Number(await text(page, 'server-inference-ms')) > 0);
   assert.ok(Number(await text(page, 'server-roundtrip-ms')) > 0);
   assert.equal(apiCalls.length, 1);
-  assert.equal(new URL(apiCalls[0]).origin, new URL(server.baseUrl).origin);
+  assert.equal(new URL(apiCalls[0]).origin, new URL(session.server.baseUrl).origin);
   await context.close();
 });
 
 test('a typed server address is remembered, and a refusal is shown as an error', async () => {
-  const context = await browser.newContext();
-  const page = await openReady(context, server.baseUrl);
+  const context = await session.browser.newContext();
+  const page = await openReady(context, session.server.baseUrl);
   await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'rice.jpg')));
   // An address where no API lives: the server refuses the POST (405), which the page must report.
-  const wrong = new URL('nowhere/', server.baseUrl).href;
+  const wrong = new URL('nowhere/', session.server.baseUrl).href;
   await page.getByTestId('server-url').fill(wrong);
   await page.getByTestId('server-compare-button').click();
   await page.getByTestId('server-error').waitFor({ state: 'visible', timeout: 60_000 });
