@@ -69,7 +69,7 @@ function renderTable() {
   for (const level of loadtestLevels()) {
     const r = body.insertRow();
     r.className = 'project-server-row';
-    cell(r, `food-classifier serve, ${level.concurrency} client${level.concurrency === 1 ? '' : 's'} (this project, ${loadtest.machine.cpus} cores)`);
+    cell(r, `food-classifier serve, ${clients(level)} (this project, ${loadtest.machine.cpus} cores)`);
     cell(r, 'MobileNetV2');
     cell(r, pct(browser.accuracy));
     cell(r, '—');
@@ -98,6 +98,8 @@ function loadtestLevels() {
   return (loadtest?.levels ?? []).filter((level) => level.concurrency === 1 || level.concurrency === 16);
 }
 
+const clients = (level) => `${level.concurrency} client${level.concurrency === 1 ? '' : 's'}`;
+
 function svg(name, attrs, text) {
   const el = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
@@ -113,7 +115,7 @@ function renderChart() {
     rows.push({ label: `${name}, autoscaled`, ms: m.hpa.response_time_s * 1000, kind: 'server' });
   }
   for (const level of loadtestLevels()) {
-    rows.push({ label: `This project's server, ${level.concurrency} client${level.concurrency === 1 ? '' : 's'}`,
+    rows.push({ label: `This project's server, ${clients(level)}`,
       ms: level.response_time_s * 1000, kind: 'project' });
   }
   if (browser.totalMs != null) rows.push({ label: 'This browser: photo to answer', ms: browser.totalMs, kind: 'browser' });
