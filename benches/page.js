@@ -1,6 +1,8 @@
 // The in-browser half of the benchmark: our wasm and onnxruntime-web, side by side, one thread.
 // benches/bench.mjs calls these through window.bench and does the statistics.
 
+import { decodeToRgba } from '/dist/js/decode.js';
+
 const now = () => performance.now();
 const state = {};
 
@@ -142,17 +144,11 @@ function armPhotoInput() {
   });
 }
 
+/** The page's own decoder (dist/js/decode.js), then our engine: what the real page does per photo. */
 async function photoToResult(file, t0) {
-  const full = await createImageBitmap(file);
-  const scale = state.side / Math.min(full.width, full.height);
-  const [w, h] = [Math.round(full.width * scale), Math.round(full.height * scale)];
-  const small = await createImageBitmap(full, { resizeWidth: w, resizeHeight: h, resizeQuality: 'high' });
-  full.close();
+  const decoded = await decodeToRgba(file, state.side);
   const t1 = now();
-  const ctx = new OffscreenCanvas(w, h).getContext('2d');
-  ctx.drawImage(small, 0, 0);
-  const rgba = ctx.getImageData(0, 0, w, h).data;
-  const r = state.ours.classifyRgba(rgba, w, h, 1);
+  const r = state.ours.classifyRgba(decoded.rgba, decoded.width, decoded.height, 1);
   const t2 = now();
   return { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
 }
