@@ -8,6 +8,7 @@
 mod bench;
 mod setup;
 mod shell;
+mod stages;
 mod test;
 mod web;
 

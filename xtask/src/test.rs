@@ -2,39 +2,57 @@
 
 use crate::setup;
 use crate::shell::{cmd, root, run};
+use crate::stages::Stages;
 
+/// Runs every stage, then prints how long each took, also when one failed (before its error).
 pub fn all() -> Result<(), String> {
-    setup::all()?;
-    run(&mut cmd("cargo", &["fmt", "--all", "--check"]))?;
-    run(&mut cmd(
-        "cargo",
-        &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
-    ))?;
-    run(&mut cmd(
-        "cargo",
-        &[
-            "clippy",
-            "--lib",
-            "--tests",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--no-default-features",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    ))?;
-    run(&mut cmd("cargo", &["test", "--workspace"]))?;
-    wasm_in_browser()?;
-    run(&mut cmd("cargo", &["build", "--release"]))?;
-    accuracy_gate()?;
+    let mut stages = Stages::new();
+    let outcome = run_stages(&mut stages);
+    eprintln!("\n{}", stages.table());
+    outcome
+}
+
+/// The stages in order, stopping at the first failure.
+fn run_stages(stages: &mut Stages) -> Result<(), String> {
+    stages.run("setup", setup::all)?;
+    stages.run("fmt", || run(&mut cmd("cargo", &["fmt", "--all", "--check"])))?;
+    stages.run("clippy native", || {
+        run(&mut cmd(
+            "cargo",
+            &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        ))
+    })?;
+    stages.run("clippy wasm", || {
+        run(&mut cmd(
+            "cargo",
+            &[
+                "clippy",
+                "--lib",
+                "--tests",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--no-default-features",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
+    })?;
+    stages.run("native tests", || {
+        run(&mut cmd("cargo", &["test", "--workspace"]))
+    })?;
+    stages.run("wasm tests", wasm_in_browser)?;
+    stages.run("release build", || {
+        run(&mut cmd("cargo", &["build", "--release"]))
+    })?;
+    stages.run("accuracy gate", accuracy_gate)?;
     if root().join("package.json").exists() {
-        crate::web::build()?;
-        run(&mut cmd("npm", &["test"]))?;
+        stages.run("site build", crate::web::build)?;
+        stages.run("page tests", || run(&mut cmd("npm", &["test"])))?;
     }
-    kubernetes_manifests()?;
+    stages.run("manifests", kubernetes_manifests)?;
     // The training pipeline's unit tests and its CPU --quick run (train, export, eval in tract).
-    run(&mut cmd("bash", &["training/ci.sh"]))?;
+    stages.run("training", || run(&mut cmd("bash", &["training/ci.sh"])))?;
     Ok(())
 }
 
