@@ -12,7 +12,9 @@ pub fn all() -> Result<(), String> {
     outcome
 }
 
-/// The stages in order, stopping at the first failure.
+/// The stages in order, stopping at the first failure. Native tests run in the release profile
+/// and wasm tests in the site's `wasm-release` profile, so each target's dependencies (tract above
+/// all) are compiled once and shared by the tests and the shipped builds.
 fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("setup", setup::all)?;
     stages.run("fmt", || run(&mut cmd("cargo", &["fmt", "--all", "--check"])))?;
@@ -38,13 +40,14 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
             ],
         ))
     })?;
-    stages.run("native tests", || {
-        run(&mut cmd("cargo", &["test", "--workspace"]))
-    })?;
-    stages.run("wasm tests", wasm_in_browser)?;
+    // The binary first: the tests then reuse its compiled dependencies and only link test harnesses.
     stages.run("release build", || {
         run(&mut cmd("cargo", &["build", "--release"]))
     })?;
+    stages.run("native tests", || {
+        run(&mut cmd("cargo", &["test", "--workspace", "--release"]))
+    })?;
+    stages.run("wasm tests", wasm_in_browser)?;
     stages.run("accuracy gate", accuracy_gate)?;
     if root().join("package.json").exists() {
         stages.run("site build", crate::web::build)?;
@@ -97,24 +100,24 @@ fn accuracy_gate() -> Result<(), String> {
     Ok(())
 }
 
-/// The wasm API tests in Debian's headless Chromium. Fails if the runner ran no test at all
-/// (a test file without `run_in_browser` is silently skipped in Chrome).
+/// The wasm API tests in Debian's headless Chromium, built with the site's `wasm-release`
+/// profile so the test wasm and the site's wasm share one compiled tract. Fails if the runner ran
+/// no test at all (a test file without `run_in_browser` is silently skipped in Chrome).
 fn wasm_in_browser() -> Result<(), String> {
-    let mut test = cmd(
-        "cargo",
-        &[
-            "test",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--no-default-features",
-            "--test",
-            "wasm",
-        ],
-    );
+    let args = [
+        "test",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm-release",
+        "--no-default-features",
+        "--test",
+        "wasm",
+    ];
+    let mut test = cmd("cargo", &args);
     test.env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
-    eprintln!("$ cargo test --target wasm32-unknown-unknown --no-default-features --test wasm");
+    eprintln!("$ cargo {}", args.join(" "));
     let out = test.output().map_err(|e| format!("cannot run cargo test: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
