@@ -12,6 +12,7 @@ Supported layouts (detected per split folder):
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import sys
@@ -181,3 +182,34 @@ def class_folder_view(split: Split, dest: Path) -> Path:
         if not link.exists():
             link.symlink_to(Path(path).resolve())
     return dest
+
+
+def read_photos(folder: Path) -> list[Path]:
+    """Every photo under folder (any depth), sorted; for the unlabelled not-food set."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"not-food folder {folder} does not exist")
+    photos = sorted(p for p in folder.rglob("*") if _is_image(p))
+    if not photos:
+        raise ValueError(f"no photos in {folder}")
+    return photos
+
+
+def holdout_split(photos: list[Path], fraction: float) -> tuple[list[Path], list[Path]]:
+    """(kept, held out): a stable split by a hash of each file name, so the held-out photos (each
+    of its own ImageNet class in the shared set) are the same on every machine and run."""
+    kept, held = [], []
+    for p in photos:
+        h = int(hashlib.sha256(p.name.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+        (held if h < fraction else kept).append(p)
+    return kept, held
+
+
+def split_off(split: Split, fraction: float, name: str) -> tuple[Split, Split]:
+    """(rest, validation): a stable per-file hash split of a labelled split, stratified by nature
+    since every file draws independently."""
+    rest, val = [], []
+    for s in split.samples:
+        h = int(hashlib.sha256(s[0].name.encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+        (val if h < fraction else rest).append(s)
+    return Split(split.name, split.layout, rest), Split(name, split.layout, val)

@@ -7,12 +7,16 @@ import pytest
 
 from training.data import (
     LABELS,
+    Split,
     class_folder_view,
     folder_name,
+    holdout_split,
     label_index,
     load_dataset,
     normalise,
+    read_photos,
     read_split,
+    split_off,
     subsample,
 )
 
@@ -136,3 +140,17 @@ def test_class_folder_view_links_every_photo(tmp_path):
     assert sorted(os.listdir(view)) == ["Noodles-Pasta", "Vegetable-Fruit"]
     assert len(os.listdir(view / "Noodles-Pasta")) == 2
     assert all(p.is_file() for p in (view / "Noodles-Pasta").iterdir())
+
+
+def test_holdout_and_validation_splits_are_stable_and_disjoint(tmp_path):
+    photos = [touch(tmp_path / "nf" / f"n{i:08d}_thing.jpg") for i in range(200)]
+    kept, held = holdout_split(photos, 0.3)
+    assert sorted(kept + held) == sorted(photos) and not set(kept) & set(held)
+    assert 40 <= len(held) <= 80
+    assert holdout_split(list(reversed(photos)), 0.3)[1] == list(reversed(held))
+    assert read_photos(tmp_path / "nf") == sorted(photos)
+    split = Split("train", "class-folders", [(p, i % 11) for i, p in enumerate(photos)])
+    rest, val = split_off(split, 0.1, "validation")
+    assert len(rest.samples) + len(val.samples) == 200 and 5 <= len(val.samples) <= 40
+    with pytest.raises(ValueError):
+        read_photos(tmp_path / "missing")

@@ -1,0 +1,86 @@
+"""The shipped network: batch-norm folding is exact, and an exported model warm-starts exactly."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+from torchvision import models  # noqa: E402
+
+from training.network import FoodNet, fold_batch_norm, from_onnx  # noqa: E402
+from training.train import export_onnx, food_metrics, pick_threshold, sampling_weights  # noqa: E402
+
+
+def random_mobilenet() -> torch.nn.Module:
+    torch.manual_seed(0)
+    base = models.mobilenet_v2(weights=None)
+    with torch.no_grad():
+        for m in base.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.2, 0.2)
+    return base.eval()
+
+
+def test_folding_batch_norm_keeps_the_function():
+    base = random_mobilenet()
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        want = base.features(x)
+        folded = fold_batch_norm(base.features)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+        assert torch.allclose(folded(x), want, atol=1e-4, rtol=1e-4)
+
+
+def test_exported_model_warm_starts_exactly(tmp_path):
+    base = random_mobilenet()
+    net = FoodNet(fold_batch_norm(base.features), torch.nn.Linear(1280, 11), 0.2).eval()
+    with torch.no_grad():
+        net.not_food.weight.normal_()
+        net.not_food.bias.fill_(0.3)
+    path = tmp_path / "m.onnx"
+    export_onnx(net, path)
+    again = from_onnx(path, 0.2).eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        for a, b in zip(net(x), again(x)):
+            assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_forward_from_a_cached_stem_equals_the_whole_network():
+    net = FoodNet(fold_batch_norm(random_mobilenet().features), torch.nn.Linear(1280, 11), 0.0).eval()
+    x = torch.randn(1, 3, 160, 160)
+    with torch.no_grad():
+        whole = net(x)
+        part = net.forward_from(net.features[:7](x), 7)
+    for a, b in zip(whole, part):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_sampling_balances_classes_sources_and_negatives():
+    labels = np.array([0] * 10 + [0] * 30 + [1] * 5 + [-1] * 20)
+    sources = np.array([0] * 10 + [1] * 30 + [0] * 5 + [-1] * 20)
+    w = sampling_weights(labels, sources, extra_share=0.4, not_food_share=0.1)
+    assert w.sum() == pytest.approx(1.0)
+    assert w[labels == -1].sum() == pytest.approx(0.1)
+    assert w[labels == 0].sum() == pytest.approx(w[labels == 1].sum())
+    class0 = w[labels == 0].sum()
+    assert w[(labels == 0) & (sources == 1)].sum() == pytest.approx(0.4 * class0)
+
+
+def test_threshold_flags_at_most_the_asked_share_and_never_below_half():
+    scores = np.linspace(0, 1, 1001)
+    t = pick_threshold(scores, 0.02)
+    assert (scores >= t).mean() <= 0.021
+    assert pick_threshold(np.zeros(100), 0.02) == 0.5
+
+
+def test_flagged_photos_count_as_wrong():
+    labels = np.array([0, 1, 1])
+    probs = np.array([[0.9, 0.1] + [0] * 9, [0.2, 0.8] + [0] * 9, [0.1, 0.9] + [0] * 9])
+    m = food_metrics(labels, probs, np.array([0.1, 0.9, 0.2]), 0.5)
+    assert m["argmax_accuracy"] == 1.0
+    assert m["test_accuracy"] == pytest.approx(2 / 3)
+    assert m["not_food"] == 1
+    assert m["per_class_accuracy"]["Dairy product"] == 0.5
