@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # CI for the training pipeline: venv + pinned requirements, unit tests, then the --quick pipeline
-# (train 1 epoch on 8 photos/class, export ONNX, check the Rust engine agrees, classify).
+# (warm start from the shipped model, cache the frozen stem, train 1 epoch on 8 photos/class of
+# every data root plus a few not-food photos, export ONNX, check the Rust engine agrees).
 #
-#   bash training/ci.sh            # from the repository root; data from ../shared/data/food
+#   bash training/ci.sh            # from the repository root; data from ../shared/data/
 #
-# Env: FOOD_DATA (data root, default ../shared/data/food), TRAINING_VENV (the venv; default below),
+# Env: FOOD_DATA (main data root, default ../shared/data/food), FOOD_EXTRA_DATA (default
+#      ../shared/data/food-extra), NOT_FOOD_DATA (default ../shared/data/notfood),
+#      TRAINING_VENV (the venv; default below),
 #      PYTHON (interpreter for the venv, default python3), FOOD_CLASSIFIER_CACHE (the cache root of
 #      scripts/build-cache.sh; `off` puts the venv in training/.venv). Exits non-zero on any failure.
 set -euo pipefail
@@ -13,6 +16,8 @@ start=$(date +%s)
 stamp() { echo "[training/ci.sh +$(( $(date +%s) - start ))s] $*"; }
 
 DATA=${FOOD_DATA:-../shared/data/food}
+EXTRA=${FOOD_EXTRA_DATA:-../shared/data/food-extra}
+NOT_FOOD=${NOT_FOOD_DATA:-../shared/data/notfood}
 PY=${PYTHON:-python3}
 
 # The venv (~4.5 GB, minutes to install) lives in the build cache beside the compiled Rust, so a
@@ -52,6 +57,7 @@ fi
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-stamp "quick pipeline on $DATA"
-nice -n 10 "$VENV/bin/python" -m training.train --data "$DATA" --out "$out/quick" --quick
+stamp "quick pipeline on $DATA, $EXTRA and $NOT_FOOD"
+nice -n 10 "$VENV/bin/python" -m training.train --data "$DATA" --data "$EXTRA" --not-food "$NOT_FOOD" \
+  --init models/food11-mobilenetv2.onnx --out "$out/quick" --quick
 stamp "done"
