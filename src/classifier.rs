@@ -27,6 +27,10 @@ fn elapsed_ms(since: Instant) -> f64 {
 
 impl Classifier {
     /// Loads an ONNX model and its `model.json`, checks they agree, and optimises the graph.
+    ///
+    /// Outputs are found by the names `model.json` gives them, so a model with a not-food head
+    /// (two outputs) and one without (one output) both load; an output named there but missing
+    /// from the ONNX is an error rather than a silently wrong answer.
     pub fn from_bytes(onnx: &[u8], metadata_json: &str) -> Result<Self, ClassifyError> {
         let metadata = ModelMetadata::from_json(metadata_json)?;
         if onnx.is_empty() {
@@ -34,21 +38,34 @@ impl Classifier {
         }
         let bad_model = |e: TractError| ClassifyError::BadModel(format!("{e:#}"));
         let shape = metadata.input.shape;
-        let typed = tract_onnx::onnx()
+        let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(onnx))
             .map_err(bad_model)?
             .with_input_fact(0, f32::fact(shape).into())
-            .map_err(bad_model)?
-            .into_optimized()
             .map_err(bad_model)?;
-        let output = typed.output_fact(0).map_err(bad_model)?;
-        let classes = output.shape.as_concrete().map(|s| s.iter().product::<usize>());
+        let outputs = select_outputs(&model, &metadata)?;
+        model.select_output_outlets(&outputs).map_err(bad_model)?;
+        let typed = model.into_optimized().map_err(bad_model)?;
+        let values = |ix: usize| -> Result<(String, Option<usize>), ClassifyError> {
+            let shape = &typed.output_fact(ix).map_err(bad_model)?.shape;
+            let count = shape.as_concrete().map(|s| s.iter().product::<usize>());
+            Ok((format!("{shape:?}"), count))
+        };
+        let (shape, classes) = values(0)?;
         if classes != Some(metadata.labels.len()) {
             return Err(ClassifyError::BadModel(format!(
-                "the model outputs {:?} but model.json lists {} labels",
-                output.shape,
+                "the model outputs {shape} but model.json lists {} labels",
                 metadata.labels.len()
             )));
+        }
+        if let Some(not_food) = &metadata.not_food {
+            let (shape, count) = values(1)?;
+            if count != Some(1) {
+                return Err(ClassifyError::BadModel(format!(
+                    "the not-food output {:?} is {shape}, not one score",
+                    not_food.output
+                )));
+            }
         }
         let plan = typed.into_runnable().map_err(bad_model)?;
         Ok(Classifier {
@@ -97,10 +114,21 @@ impl Classifier {
         let tensor = to_input_tensor(view, &self.metadata.input);
         let preprocess_ms = elapsed_ms(start);
         let start = Instant::now();
-        let logits = self.logits(tensor)?;
+        let (logits, not_food_raw) = self.run(tensor)?;
         let inference_ms = elapsed_ms(start);
+        let verdict = self
+            .metadata
+            .not_food
+            .as_ref()
+            .zip(not_food_raw)
+            .map(|(contract, raw)| {
+                let score = contract.score(raw);
+                (contract.is_not_food(score), score)
+            });
         Ok(Classification {
             predictions: top_predictions(&logits, &self.metadata.labels, top_k),
+            not_food: verdict.is_some_and(|(flagged, _)| flagged),
+            not_food_score: verdict.map(|(_, score)| score),
             timings: Timings {
                 decode_ms: 0.0,
                 preprocess_ms,
@@ -111,17 +139,68 @@ impl Classifier {
         })
     }
 
-    /// Runs the network on a ready NCHW tensor and returns the raw logits.
+    /// Runs the network on a ready NCHW tensor and returns the raw food logits.
     pub fn logits(&self, tensor: Vec<f32>) -> Result<Vec<f32>, ClassifyError> {
-        let input = Tensor::from_shape(&self.metadata.input.shape, &tensor)
-            .map_err(|e| ClassifyError::Inference(format!("{e:#}")))?;
-        let outputs = self
-            .plan
-            .run(tvec!(input.into()))
-            .map_err(|e| ClassifyError::Inference(format!("{e:#}")))?;
-        let view = outputs[0]
-            .to_plain_array_view::<f32>()
-            .map_err(|e| ClassifyError::Inference(format!("{e:#}")))?;
-        Ok(view.iter().copied().collect())
+        Ok(self.run(tensor)?.0)
     }
+
+    /// The food logits and, for a model with a not-food head, that head's raw output.
+    fn run(&self, tensor: Vec<f32>) -> Result<(Vec<f32>, Option<f32>), ClassifyError> {
+        let failed = |e: TractError| ClassifyError::Inference(format!("{e:#}"));
+        let input = Tensor::from_shape(&self.metadata.input.shape, &tensor).map_err(failed)?;
+        let outputs = self.plan.run(tvec!(input.into())).map_err(failed)?;
+        let values = |ix: usize| -> Result<Vec<f32>, ClassifyError> {
+            let view = outputs[ix].to_plain_array_view::<f32>().map_err(failed)?;
+            Ok(view.iter().copied().collect())
+        };
+        let not_food = if self.metadata.not_food.is_some() {
+            values(1)?.first().copied()
+        } else {
+            None
+        };
+        Ok((values(0)?, not_food))
+    }
+}
+
+/// The ONNX outputs the engine reads, in the order it reads them: the food logits, then the
+/// not-food logit when `model.json` has that head. The food logits are the output `output.name`
+/// names when the model has several; a single-output model (or a sidecar without `output`) uses
+/// the first, as models from before the not-food head always did.
+fn select_outputs(model: &InferenceModel, metadata: &ModelMetadata) -> Result<TVec<OutletId>, ClassifyError> {
+    let declared = model
+        .output_outlets()
+        .map_err(|e| ClassifyError::BadModel(format!("{e:#}")))?;
+    let names: Vec<&str> = declared
+        .iter()
+        .map(|&outlet| model.outlet_label(outlet).unwrap_or(""))
+        .collect();
+    let find = |name: &str, key: &str| {
+        names
+            .iter()
+            .position(|n| *n == name)
+            .map(|ix| declared[ix])
+            .ok_or_else(|| {
+                ClassifyError::BadModel(format!(
+                    "model.json names {name:?} as {key}, but the model's outputs are {names:?}"
+                ))
+            })
+    };
+    let logits = match &metadata.output {
+        Some(output) if declared.len() > 1 => find(&output.name, "output.name")?,
+        _ => *declared
+            .first()
+            .ok_or_else(|| ClassifyError::BadModel("the model has no outputs".into()))?,
+    };
+    let mut outputs = tvec![logits];
+    if let Some(not_food) = &metadata.not_food {
+        let outlet = find(&not_food.output, "not_food.output")?;
+        if outlet == logits {
+            return Err(ClassifyError::BadModel(format!(
+                "model.json names {:?} as both the class output and not_food.output",
+                not_food.output
+            )));
+        }
+        outputs.push(outlet);
+    }
+    Ok(outputs)
 }

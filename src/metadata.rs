@@ -1,4 +1,5 @@
-//! The `model.json` sidecar: labels and the preprocessing contract the model was trained with.
+//! The `model.json` sidecar: labels, the preprocessing contract the model was trained with, and
+//! which of the model's outputs hold what.
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,50 @@ pub struct ModelMetadata {
     pub name: String,
     pub labels: Vec<String>,
     pub input: InputContract,
+    /// The food-class output; absent in older sidecars, which meant the model's first output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<ClassOutput>,
+    /// The not-food head, for models trained with one; without it nothing is ever flagged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_food: Option<NotFoodContract>,
+}
+
+/// Names the ONNX output with one logit per label (softmax gives the probabilities).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassOutput {
+    pub name: String,
+}
+
+/// How a photo is judged not food: a separate ONNX output with one logit, turned into a score in
+/// `[0, 1]` and compared with a threshold chosen when the model was calibrated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotFoodContract {
+    /// Name of the ONNX output holding the not-food logit (shape `[1, 1]`).
+    pub output: String,
+    pub activation: ScoreActivation,
+    /// Scores at or above this are not food.
+    pub threshold: f32,
+}
+
+/// What turns the head's raw output into a score; named so a model cannot silently mean another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreActivation {
+    Sigmoid,
+}
+
+impl NotFoodContract {
+    /// The not-food score in `[0, 1]` for the head's raw output.
+    pub fn score(&self, raw: f32) -> f32 {
+        match self.activation {
+            ScoreActivation::Sigmoid => 1.0 / (1.0 + (-raw).exp()),
+        }
+    }
+
+    /// The product's one not-food rule; every shell reports this verdict rather than its own.
+    pub fn is_not_food(&self, score: f32) -> bool {
+        score >= self.threshold
+    }
 }
 
 /// How a photo becomes the input tensor, exactly as in training.
@@ -62,6 +107,20 @@ impl ModelMetadata {
         {
             return bad("mean, std and scale must be finite and std non-zero".into());
         }
+        if self.output.as_ref().is_some_and(|o| o.name.is_empty()) {
+            return bad("output.name is empty".into());
+        }
+        if let Some(not_food) = &self.not_food {
+            if not_food.output.is_empty() {
+                return bad("not_food.output is empty".into());
+            }
+            if !(0.0..=1.0).contains(&not_food.threshold) {
+                return bad(format!(
+                    "not_food.threshold {} is not a score between 0 and 1",
+                    not_food.threshold
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -78,6 +137,64 @@ mod tests {
         assert_eq!(meta.labels.len(), 11);
         assert_eq!(meta.labels[6], "Noodles/Pasta");
         assert_eq!(meta.input.crop_size(), (224, 224));
+        assert_eq!(meta.output.unwrap().name, "logits");
+    }
+
+    fn with_not_food(section: &str) -> Result<ModelMetadata, ClassifyError> {
+        let mut json: serde_json::Value = serde_json::from_str(SHIPPED).unwrap();
+        json["not_food"] = serde_json::from_str(section).unwrap();
+        ModelMetadata::from_json(&json.to_string())
+    }
+
+    #[test]
+    fn not_food_section_is_parsed_and_checked() {
+        let meta =
+            with_not_food(r#"{"output": "not_food", "activation": "sigmoid", "threshold": 0.5}"#).unwrap();
+        let not_food = meta.not_food.unwrap();
+        assert_eq!(not_food.output, "not_food");
+        assert_eq!(not_food.activation, ScoreActivation::Sigmoid);
+        assert_eq!(not_food.threshold, 0.5);
+
+        for (section, words) in [
+            (
+                r#"{"output": "not_food", "activation": "softmax", "threshold": 0.5}"#,
+                "softmax",
+            ),
+            (r#"{"output": "not_food", "threshold": 0.5}"#, "activation"),
+            (
+                r#"{"output": "not_food", "activation": "sigmoid", "threshold": 1.5}"#,
+                "threshold",
+            ),
+            (
+                r#"{"output": "", "activation": "sigmoid", "threshold": 0.5}"#,
+                "empty",
+            ),
+        ] {
+            let error = with_not_food(section).unwrap_err();
+            assert!(
+                matches!(&error, ClassifyError::BadMetadata(m) if m.contains(words)),
+                "{section}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_not_food_rule_is_sigmoid_then_at_least_threshold() {
+        let contract = NotFoodContract {
+            output: "not_food".into(),
+            activation: ScoreActivation::Sigmoid,
+            threshold: 0.5,
+        };
+        assert_eq!(contract.score(0.0), 0.5);
+        assert!(
+            contract.is_not_food(contract.score(0.0)),
+            "the threshold itself is not food"
+        );
+        assert!(!contract.is_not_food(contract.score(-1e-3)));
+        assert!((contract.score(2.0) - 0.880_797).abs() < 1e-6);
+        // Extreme logits saturate instead of overflowing into NaN.
+        assert_eq!(contract.score(-200.0), 0.0);
+        assert_eq!(contract.score(200.0), 1.0);
     }
 
     #[test]

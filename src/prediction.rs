@@ -1,4 +1,5 @@
-//! What a classification returns: ranked labels with probabilities, and where the time went.
+//! What a classification returns: ranked labels with probabilities, whether the photo looks like
+//! food at all, and where the time went.
 
 use serde::Serialize;
 
@@ -28,8 +29,12 @@ impl Timings {
 /// The answer for one photo.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Classification {
-    /// Best first; `top_k` long at most.
+    /// Best first; `top_k` long at most. Still the closest classes when `not_food` is set.
     pub predictions: Vec<Prediction>,
+    /// The model's not-food head judged the photo not food (always false for a model without one).
+    pub not_food: bool,
+    /// The score in `[0, 1]` that `not_food` was decided on; `None` when the model has no head.
+    pub not_food_score: Option<f32>,
     pub timings: Timings,
     /// Size of the photo as decoded (after EXIF orientation).
     pub width: u32,

@@ -14,6 +14,9 @@ fn to_js_error(error: ClassifyError) -> JsError {
     JsError::new(&error.to_string())
 }
 
+/// The result as a plain JS object with the core's field names: `predictions`, `not_food`,
+/// `not_food_score` (`null`, not `undefined`, for a model without a not-food head), `timings`,
+/// `width`, `height`.
 fn to_js_object(result: &Classification) -> Result<JsValue, JsError> {
     result
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())

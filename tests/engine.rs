@@ -1,5 +1,7 @@
 //! The core against its references: onnxruntime's logits, the golden photos, PIL's resampling,
-//! and every kind of bad input.
+//! every kind of bad input, and the not-food head of a two-output model.
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -8,6 +10,8 @@ use food_classifier::metadata::InputContract;
 use food_classifier::preprocess::{to_input_tensor, PixelView};
 use food_classifier::{Classifier, ClassifyError};
 use serde::Deserialize;
+
+use common::{metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -221,4 +225,133 @@ fn bad_models_are_refused() {
         Classifier::from_bytes(&onnx, "{}"),
         Err(ClassifyError::BadMetadata(_))
     ));
+}
+
+fn golden_photos() -> Vec<(String, Vec<u8>)> {
+    let mut photos: Vec<(String, Vec<u8>)> = std::fs::read_dir(repo("tests/fixtures/golden"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    photos.sort();
+    photos
+}
+
+/// The shipped model plus the test head, flagging at `threshold`.
+fn flagging_classifier(threshold: f32) -> Classifier {
+    Classifier::from_bytes(&two_output_onnx(), &metadata(Some((TEST_HEAD, threshold)))).unwrap()
+}
+
+#[test]
+fn a_two_output_model_loads_and_its_head_decides_not_food() {
+    // No `not_food` section: the engine behaves as before the head existed.
+    let plain = Classifier::from_bytes(SHIPPED_ONNX, &metadata(None)).unwrap();
+    let flagging = flagging_classifier(0.5);
+    let mut flagged = Vec::new();
+    let mut scores = Vec::new();
+    for (name, photo) in golden_photos() {
+        let before = plain.classify_image(&photo, 3).unwrap();
+        assert!(!before.not_food, "{name}");
+        assert_eq!(before.not_food_score, None, "{name}");
+        let after = flagging.classify_image(&photo, 3).unwrap();
+        // The head is an extra output: the food answer is the one-output model's.
+        for (a, b) in before.predictions.iter().zip(&after.predictions) {
+            assert_eq!(a.label, b.label, "{name}");
+            assert!(
+                (a.probability - b.probability).abs() < 1e-5,
+                "{name}: {a:?} vs {b:?}"
+            );
+        }
+        assert_eq!(after.predictions.len(), 3);
+        let score = after.not_food_score.unwrap_or_else(|| panic!("{name}: no score"));
+        assert!((0.0..=1.0).contains(&score), "{name}: {score}");
+        assert_eq!(after.not_food, score >= 0.5, "{name}: {score}");
+        if after.not_food {
+            flagged.push(name.clone());
+        }
+        scores.push(score);
+    }
+    assert_eq!(flagged, ["soup.jpg"], "scores {scores:?}");
+    let spread = scores.iter().copied().fold(0.0, f32::max) - scores.iter().copied().fold(1.0, f32::min);
+    assert!(spread > 0.5, "the head's scores barely differ: {scores:?}");
+
+    // The extra output is ignored when model.json does not describe it.
+    let ignored = Classifier::from_bytes(&two_output_onnx(), &metadata(None)).unwrap();
+    let soup = ignored.classify_image(&fixture("golden/soup.jpg"), 1).unwrap();
+    assert_eq!((soup.not_food, soup.not_food_score), (false, None));
+}
+
+#[test]
+fn not_food_means_a_score_at_or_above_the_threshold() {
+    let soup = fixture("golden/soup.jpg");
+    let score = flagging_classifier(0.5)
+        .classify_image(&soup, 1)
+        .unwrap()
+        .not_food_score
+        .unwrap();
+    let at = flagging_classifier(score).classify_image(&soup, 1).unwrap();
+    assert_eq!((at.not_food, at.not_food_score), (true, Some(score)));
+    let just_above = f32::from_bits(score.to_bits() + 1);
+    assert!(
+        !flagging_classifier(just_above)
+            .classify_image(&soup, 1)
+            .unwrap()
+            .not_food
+    );
+    // Threshold 0 flags everything, threshold 1 nothing short of certainty.
+    let rice = fixture("golden/rice.jpg");
+    assert!(
+        flagging_classifier(0.0)
+            .classify_image(&rice, 1)
+            .unwrap()
+            .not_food
+    );
+    assert!(
+        !flagging_classifier(1.0)
+            .classify_image(&soup, 1)
+            .unwrap()
+            .not_food
+    );
+
+    // Browser-decoded pixels get the same verdict as the encoded photo.
+    let image = decode_image(&soup, DEFAULT_MAX_PIXELS).unwrap();
+    let rgba: Vec<u8> = image.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect();
+    let from_rgba = flagging_classifier(0.5)
+        .classify_rgba(&rgba, image.width(), image.height(), 1)
+        .unwrap();
+    assert!(from_rgba.not_food);
+    assert!((from_rgba.not_food_score.unwrap() - score).abs() < 1e-6);
+}
+
+#[test]
+fn outputs_named_in_model_json_must_exist_in_the_model() {
+    let missing = |onnx: &[u8], meta: &str, words: &[&str]| {
+        let error = Classifier::from_bytes(onnx, meta).unwrap_err();
+        assert!(
+            matches!(&error, ClassifyError::BadModel(m) if words.iter().all(|w| m.contains(w))),
+            "{error}"
+        );
+    };
+    let no_such = metadata(Some(("no_such_output", 0.5)));
+    missing(
+        SHIPPED_ONNX,
+        &no_such,
+        &["\"no_such_output\"", "not_food.output", "\"logits\""],
+    );
+    missing(&two_output_onnx(), &no_such, &["\"no_such_output\"", TEST_HEAD]);
+    missing(
+        &two_output_onnx(),
+        &metadata(Some((TEST_HEAD, 0.5))).replacen("\"logits\"", "\"scores\"", 1),
+        &["\"scores\"", "output.name"],
+    );
+    missing(
+        &two_output_onnx(),
+        &metadata(Some(("logits", 0.5))),
+        &["both the class output and not_food.output"],
+    );
 }

@@ -1,5 +1,7 @@
 //! `food-classifier serve` end to end: the real binary on loopback, spoken to over plain TCP.
 
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -9,7 +11,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use common::{metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
+
 const RICE: &[u8] = include_bytes!("fixtures/golden/rice.jpg");
+const SOUP: &[u8] = include_bytes!("fixtures/golden/soup.jpg");
 const NOT_AN_IMAGE: &[u8] = include_bytes!("fixtures/bad/not-an-image.txt");
 const BOUNDARY: &str = "food-classifier-test-boundary";
 
@@ -206,6 +211,36 @@ fn assert_nothing_written(server: &Server) {
     );
 }
 
+/// `onnx` with `metadata` beside it, for `serve --model`.
+fn model_dir(label: &str, onnx: &[u8], metadata: &str) -> (TempDir, String) {
+    let dir = TempDir::new(label);
+    fs::write(dir.0.join("model.onnx"), onnx).unwrap();
+    fs::write(dir.0.join("model.json"), metadata).unwrap();
+    let path = dir.0.join("model.onnx").to_string_lossy().into_owned();
+    (dir, path)
+}
+
+/// Checks the lab app's exact answer for a food photo: `Rice (0.93), Inference Time : 0.0123 seconds`.
+fn assert_lab_answer(text: &str, label: &str) {
+    let parts = text
+        .strip_prefix(&format!("{label} ("))
+        .and_then(|rest| rest.split_once("), Inference Time : "))
+        .and_then(|(probability, rest)| Some((probability, rest.strip_suffix(" seconds")?)));
+    let (probability, seconds) =
+        parts.unwrap_or_else(|| panic!("{text:?} is not `{label} (0.93), Inference Time : 0.0123 seconds`"));
+    let decimal = |s: &str, places: usize| {
+        s.split_once('.').is_some_and(|(whole, fraction)| {
+            !whole.is_empty()
+                && fraction.len() == places
+                && whole.chars().chain(fraction.chars()).all(|c| c.is_ascii_digit())
+        })
+    };
+    assert!(
+        probability.len() == 4 && decimal(probability, 2) && decimal(seconds, 4),
+        "{text:?}"
+    );
+}
+
 #[test]
 fn serves_the_page_with_browser_ready_types() {
     let server = Server::start(&[]);
@@ -233,12 +268,7 @@ fn answers_like_the_lab_app_and_as_json() {
 
     let lab = server.post_file("/predict", "rice.jpg", RICE);
     assert_eq!(lab.status, 200, "{}", lab.text());
-    let text = lab.text();
-    assert!(text.starts_with("Rice ("), "{text}");
-    assert!(
-        text.contains("), Inference Time : ") && text.ends_with(" seconds"),
-        "{text}"
-    );
+    assert_lab_answer(&lab.text(), "Rice");
 
     let probe = server.get("/test");
     assert_eq!(probe.status, 200);
@@ -279,6 +309,52 @@ fn answers_like_the_lab_app_and_as_json() {
     assert_eq!(stats["errors"], 0);
     assert!(stats["latency_ms"]["p99"].as_f64().unwrap() >= stats["latency_ms"]["p50"].as_f64().unwrap());
     assert_nothing_written(&server);
+}
+
+#[test]
+fn a_not_food_photo_is_said_so_in_both_formats() {
+    let (_model, path) = model_dir(
+        "two-output",
+        &two_output_onnx(),
+        &metadata(Some((TEST_HEAD, 0.5))),
+    );
+    let server = Server::start(&["--model", &path]);
+
+    // A food photo: the lab answer is exactly as with a model that has no head.
+    let rice = server.post_file("/predict", "rice.jpg", RICE);
+    assert_eq!(rice.status, 200, "{}", rice.text());
+    assert_lab_answer(&rice.text(), "Rice");
+
+    let soup = server.post_file("/api/classify?top=2", "soup.jpg", SOUP).json();
+    assert_eq!(soup["not_food"], true, "{soup}");
+    let score = soup["not_food_score"].as_f64().unwrap();
+    assert!((0.5..=1.0).contains(&score), "{score}");
+    assert_eq!(soup["predictions"].as_array().unwrap().len(), 2);
+    assert_eq!(soup["predictions"][0]["label"], "Soup");
+
+    // Same shape as the food answer, with the not-food score where the probability goes.
+    let lab = server.post_file("/predict", "soup.jpg", SOUP).text();
+    assert_lab_answer(&lab.replacen("Not food (", "Soup (", 1), "Soup");
+    assert!(
+        lab.starts_with(&format!("Not food ({score:.2}), Inference Time : ")),
+        "{lab}"
+    );
+
+    let rice = server.post("/api/classify", "image/jpeg", RICE).json();
+    assert_eq!(rice["not_food"], false);
+    assert!(rice["not_food_score"].as_f64().unwrap() < 0.5);
+    assert_nothing_written(&server);
+}
+
+#[test]
+fn without_a_not_food_head_the_api_reports_no_score() {
+    // Today's shipped model has one output; its model.json's section (if any) is left out here.
+    let (_model, path) = model_dir("one-output", SHIPPED_ONNX, &metadata(None));
+    let server = Server::start(&["--model", &path]);
+    let answer = server.post_file("/api/classify", "soup.jpg", SOUP).json();
+    assert_eq!(answer["not_food"], false, "{answer}");
+    assert!(answer["not_food_score"].is_null(), "{answer}");
+    assert_lab_answer(&server.post_file("/predict", "soup.jpg", SOUP).text(), "Soup");
 }
 
 #[test]

@@ -1,7 +1,11 @@
-//! The wasm API in a real browser (headless Chromium): the real model on real photos, and errors
-//! that arrive as JS `Error`s with the core's message.
+//! The wasm API in a real browser (headless Chromium): the real model on real photos, the
+//! not-food fields of the result object, and errors that arrive as JS `Error`s with the core's
+//! message.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use common::{metadata, two_output_onnx, SHIPPED_ONNX as MODEL, TEST_HEAD};
 use food_classifier::wasm::FoodClassifier;
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -9,7 +13,6 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const MODEL: &[u8] = include_bytes!("../models/food11-mobilenetv2.onnx");
 const METADATA: &str = include_str!("../models/model.json");
 const GOLDEN: &str = include_str!("fixtures/golden.json");
 
@@ -68,6 +71,30 @@ fn rgba_pixels_from_the_browser_are_classified() {
     assert_eq!(get(&result, "width").as_f64(), Some(f64::from(image.width())));
     assert_eq!(classifier.labels().len(), 11);
     assert_eq!(classifier.resize_shorter_side(), 224);
+}
+
+#[wasm_bindgen_test]
+fn results_carry_the_not_food_verdict() {
+    let soup = include_bytes!("fixtures/golden/soup.jpg");
+    let plain = FoodClassifier::new(MODEL, &metadata(None)).unwrap();
+    let result = plain.classify_image(soup, 3).unwrap();
+    assert_eq!(get(&result, "not_food").as_bool(), Some(false));
+    assert!(
+        get(&result, "not_food_score").is_null(),
+        "null, not undefined, without a head"
+    );
+
+    let flagging = FoodClassifier::new(&two_output_onnx(), &metadata(Some((TEST_HEAD, 0.5)))).unwrap();
+    let result = flagging.classify_image(soup, 3).unwrap();
+    assert_eq!(get(&result, "not_food").as_bool(), Some(true));
+    assert!(get(&result, "not_food_score").as_f64().unwrap() >= 0.5);
+    assert_eq!(top_label(&result), "Soup", "the closest class is still given");
+    let image = image::load_from_memory(golden_photo("Rice")).unwrap().to_rgba8();
+    let rice = flagging
+        .classify_rgba(image.as_raw(), image.width(), image.height(), 1)
+        .unwrap();
+    assert_eq!(get(&rice, "not_food").as_bool(), Some(false));
+    assert!(get(&rice, "not_food_score").as_f64().unwrap() < 0.5);
 }
 
 fn error_message(error: wasm_bindgen::JsError) -> String {
