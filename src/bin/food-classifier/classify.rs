@@ -14,7 +14,7 @@ pub struct Args {
     /// How many classes to list per photo.
     #[arg(long, default_value_t = 3)]
     top: usize,
-    /// Print one JSON object per photo (JSON Lines).
+    /// Print one JSON object per photo (JSON Lines), with `not_food` and `not_food_score`.
     #[arg(long)]
     json: bool,
 }
@@ -58,6 +58,10 @@ pub fn run(classifier: &Classifier, args: Args) -> Result<ExitCode, String> {
 
 fn print_human(path: &std::path::Path, result: &Classification) {
     println!("{}", path.display());
+    if let Some(score) = result.not_food_score.filter(|_| result.not_food) {
+        // Said first and on its own line; the closest classes still follow for the curious.
+        println!("  does not look like food (score {score:.2})");
+    }
     for p in &result.predictions {
         println!("  {:<16} {:>6.2} %", p.label, p.probability * 100.0);
     }
