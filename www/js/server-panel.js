@@ -9,6 +9,9 @@ let browser = { inferenceMs: null, totalMs: null, accuracy: null, modelMb: null 
 
 const fmt = (value, digits = 2) => (value == null ? '—' : Number(value).toFixed(digits));
 const pct = (value) => (value == null ? '—' : `${(value * 100).toFixed(1)}%`);
+// The lab's accuracies are on Food-11's evaluation split; ours is on this project's own test
+// photos, so the cell itself says so rather than only a footnote.
+const ownAccuracy = () => (browser.accuracy == null ? '—' : `${pct(browser.accuracy)} (own test photos, not Food-11)`);
 
 export async function setupServerPanel() {
   try {
@@ -22,7 +25,7 @@ export async function setupServerPanel() {
     browser.accuracy = model.metrics?.test_accuracy ?? null;
     document.getElementById('server-source').textContent =
       'Source: the lab reports (A and B), transcribed in data/server-models.json. Response time = mean HTTP response under siege load; '
-      + '"autoscaled" = the HPA run of report B. This project\'s server: scripts/loadtest.py (siege, loopback) on the machine in data/loadtest.json. This browser: the model\'s own test accuracy, and times measured just now on this device.';
+      + '"autoscaled" = the HPA run of report B. This project\'s server: scripts/loadtest.py (siege, loopback) on the machine in data/loadtest.json. This browser: the model\'s accuracy on this project\'s own test photos (not Food-11, so not comparable one-to-one with the lab\'s), and times measured just now on this device.';
     render();
   } catch {
     document.getElementById('server-source').textContent = 'The lab figures could not be loaded.';
@@ -71,7 +74,7 @@ function renderTable() {
     r.className = 'project-server-row';
     cell(r, `food-classifier serve, ${clients(level)} (this project, ${loadtest.machine.cpus} cores)`);
     cell(r, 'MobileNetV2');
-    cell(r, pct(browser.accuracy));
+    cell(r, ownAccuracy());
     cell(r, '—');
     cell(r, level.server?.peak_rss_mb == null ? '—' : Math.round(level.server.peak_rss_mb));
     cell(r, fmt(level.response_time_s, 3));
@@ -83,7 +86,7 @@ function renderTable() {
   r.className = 'browser-row';
   cell(r, 'This browser (WebAssembly)');
   cell(r, 'MobileNetV2');
-  cell(r, pct(browser.accuracy));
+  cell(r, ownAccuracy());
   cell(r, fmt(browser.modelMb, 1));
   cell(r, '—');
   cell(r, browser.totalMs == null ? 'try a photo' : fmt(browser.totalMs / 1000, 3));
