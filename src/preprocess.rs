@@ -2,7 +2,7 @@
 //! shorter side to `resize_shorter_side` with antialiased bilinear, centre crop, mean/std, NCHW.
 //!
 //! Only the pixels inside the crop are ever computed, so a 12 MP photo costs one pass over
-//! its rows, and extreme aspect ratios cannot blow up memory.
+//! its rows, and the working memory is a few filtered rows whatever the image's size or shape.
 
 use crate::error::ClassifyError;
 use crate::metadata::InputContract;
@@ -124,17 +124,17 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
     let cols = AxisTaps::bilinear(pixels.width, resized_w, crop_offset(resized_w, crop_w), cw);
     let rows = AxisTaps::bilinear(pixels.height, resized_h, crop_offset(resized_h, crop_h), ch);
 
-    // Horizontal pass over just the input rows the vertical pass will read.
-    let first_row = rows.starts[0];
-    let last_row = (0..ch)
-        .map(|k| rows.starts[k] + rows.taps)
-        .max()
-        .unwrap_or(first_row)
-        .min(pixels.height as usize);
+    // Horizontal pass, one input row at a time as the vertical pass first needs it, into a ring
+    // of `rows.taps` filtered rows: the rows one output row reads are consecutive and move down
+    // monotonically, so a row's slot is free again by the time a later row takes it, and memory
+    // stays the same for any image height. The arithmetic is that of filtering every row first.
     let width = pixels.width as usize;
+    let height = pixels.height as usize;
     let channels = pixels.channels;
-    let mut horizontal = vec![0f32; (last_row - first_row) * cw * 3];
-    for (y, out_row) in (first_row..last_row).zip(horizontal.chunks_exact_mut(cw * 3)) {
+    let row_len = cw * 3;
+    let mut ring = vec![0f32; rows.taps * row_len];
+    let mut filtered_to = 0;
+    let filter_row = |y: usize, out_row: &mut [f32]| {
         let line = &pixels.data[y * width * channels..(y + 1) * width * channels];
         for (x, out) in out_row.chunks_exact_mut(3).enumerate() {
             let (start, weights) = cols.for_output(x);
@@ -146,20 +146,26 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
             }
             out.copy_from_slice(&acc);
         }
-    }
+    };
 
     // Vertical pass, fused with normalisation and the HWC -> CHW transpose.
     let gain: [f32; 3] = std::array::from_fn(|c| contract.scale / contract.std[c]);
     let bias: [f32; 3] = std::array::from_fn(|c| contract.mean[c] / contract.std[c]);
     let plane = cw * ch;
     let mut tensor = vec![0f32; 3 * plane];
+    let mut acc = vec![0f32; row_len];
     for y in 0..ch {
         let (start, weights) = rows.for_output(y);
-        let mut acc = vec![0f32; cw * 3];
-        for (w, src) in weights
-            .iter()
-            .zip(horizontal[(start - first_row) * cw * 3..].chunks(cw * 3))
-        {
+        let end = (start + rows.taps).min(height);
+        for row in filtered_to.max(start)..end {
+            let slot = row % rows.taps;
+            filter_row(row, &mut ring[slot * row_len..(slot + 1) * row_len]);
+        }
+        filtered_to = filtered_to.max(end);
+        acc.fill(0.0);
+        for (w, row) in weights.iter().zip(start..end) {
+            let slot = row % rows.taps;
+            let src = &ring[slot * row_len..(slot + 1) * row_len];
             acc.iter_mut().zip(src).for_each(|(a, s)| *a += w * s);
         }
         for (x, px) in acc.chunks_exact(3).enumerate() {
