@@ -2,8 +2,10 @@
 //!
 //! [`Classifier`] loads an ONNX model plus its `model.json` once and classifies encoded photos
 //! ([`Classifier::classify_image`]) or browser-decoded RGBA pixels ([`Classifier::classify_rgba`]).
+//! One photo's classification stays within [`budget::MEMORY_BUDGET`], whatever the file declares.
 //! Nothing in this core knows about wasm; `wasm` is a thin shell compiled only for wasm32.
 
+pub mod budget;
 pub mod classifier;
 pub mod decode;
 pub mod error;
@@ -15,6 +17,6 @@ pub mod preprocess;
 pub mod wasm;
 
 pub use classifier::Classifier;
-pub use error::ClassifyError;
+pub use error::{ClassifyError, SizeLimit};
 pub use metadata::ModelMetadata;
 pub use prediction::{Classification, Prediction, Timings};

@@ -80,9 +80,10 @@ impl From<PoolError> for Failure {
 /// 415 for what is not a usable image format, 422 for an image we cannot use, 500 for our faults.
 fn classify_status(error: &ClassifyError) -> StatusCode {
     match error {
-        ClassifyError::EmptyInput | ClassifyError::NotAnImage | ClassifyError::UnsupportedFormat(_) => {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE
-        }
+        ClassifyError::EmptyInput
+        | ClassifyError::NotAnImage
+        | ClassifyError::UnsupportedFormat(_)
+        | ClassifyError::UnsupportedJpegVariant(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ClassifyError::CorruptImage(_)
         | ClassifyError::TooManyPixels { .. }
         | ClassifyError::PixelBufferSize { .. } => StatusCode::UNPROCESSABLE_ENTITY,
