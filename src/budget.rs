@@ -9,15 +9,15 @@ use crate::error::{ClassifyError, SizeLimit};
 /// Why 150 MB: the server classifies one photo per core, and its pod (2 cores, 512 MiB) must hold
 /// the process with its model (about 60 MB) plus two classifications at once with room to spare;
 /// a browser tab gives the wasm engine far less than a server has. A 12 MP phone photo takes
-/// about 40 MB (75 MB when its EXIF says to rotate it), so photos decode at full size up to about
-/// 40 MP; larger JPEGs (the 108 and 200 MP of phone cameras) decode at 1/2, 1/4 or 1/8 scale,
-/// which loses nothing the model sees at 224 × 224. Everything else that would need more is
-/// refused with this limit in its message. `tests/corpus.rs` measures the real peak of nasty
-/// inputs and mutated photos against it.
+/// about 43 MB (73 MB when its EXIF says to turn it), so photos decode at full size up to about
+/// 40 MP (24 MP turned); larger JPEGs (the 108 and 200 MP of phone cameras) decode at 1/8 scale,
+/// 12 to 19 MB, which loses nothing the model sees at 224 × 224. Anything else that would need
+/// more is refused with this limit in its message. `tests/corpus.rs` measures the real peak of
+/// nasty inputs and mutated photos against it.
 pub const MEMORY_BUDGET: u64 = 150_000_000;
 
 /// What preprocessing and inference allocate besides the decoded pixels (the input tensor and
-/// tract's activations: about 10 MB measured), kept back from what a decoder may hold.
+/// tract's activations: under 7 MB measured), kept back from what a decoder may hold.
 const PIPELINE_RESERVE: u64 = 16_000_000;
 
 /// Whether a decoder that holds at most `decode_peak` bytes at once stays within the budget.

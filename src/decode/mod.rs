@@ -4,7 +4,7 @@
 //! Each format's decoder reads its header first and works out what it will hold at its worst
 //! moment from the declared size, colour type, bit depth and coding (and the rotated copy EXIF may
 //! ask for), and checks that against [`crate::budget`] before allocating pixels. JPEGs too large
-//! for the budget are decoded at a reduced DCT scale instead; anything else over it is refused.
+//! for the budget are decoded at 1/8 scale instead; anything else over it is refused.
 
 mod gif;
 mod jpeg;
