@@ -627,4 +627,21 @@ proptest! {
         let (name, bytes) = &photos[photo % photos.len()];
         let _ = classify(&format!("{name}, {mutations:?}"), &mutate(bytes, &mutations));
     }
+
+    /// The same for a 48 MP JPEG, decoded at 1/8: damage anywhere, or in its first 600 bytes
+    /// (the EXIF, table and frame headers) as often.
+    #[test]
+    fn mutated_large_jpegs_classify_or_fail_cleanly_within_the_budget(
+        in_header in any::<bool>(),
+        mutations in proptest::collection::vec(mutation(), 1..6),
+    ) {
+        static PHOTO: OnceLock<Vec<u8>> = OnceLock::new();
+        let photo = PHOTO.get_or_init(|| flat_jpeg(8000, 6000, Some(6)));
+        let mutated = if in_header {
+            [mutate(&photo[..600], &mutations).as_slice(), &photo[600..]].concat()
+        } else {
+            mutate(photo, &mutations)
+        };
+        let _ = classify(&format!("48 MP JPEG, {mutations:?}"), &mutated);
+    }
 }

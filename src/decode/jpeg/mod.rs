@@ -230,6 +230,14 @@ impl Frame {
                 table: c[2] & 0x03,
             })
             .collect();
+        // The standard allows 8 or 12 bits for DCT coding, 2 to 16 for lossless: anything else
+        // is damage, not a variant.
+        let lossless = marker & 0x03 == 0x03;
+        if !(precision == 8 || precision == 12 || lossless && (2..=16).contains(&precision)) {
+            return Err(ClassifyError::CorruptImage(format!(
+                "the frame header declares {precision}-bit samples"
+            )));
+        }
         let valid = |factor: u8| (1..=4).contains(&factor);
         if components.is_empty() || !components.iter().all(|c| valid(c.h) && valid(c.v)) {
             return Err(corrupt(
@@ -468,6 +476,13 @@ mod tests {
             frame(0xCF, 8).unsupported_variant().unwrap(),
             "arithmetic coding, hierarchical, lossless"
         );
+        let header = |precision| [precision, 0, 8, 0, 8, 1, 1, 0x11, 0];
+        assert!(Frame::parse(0xC1, &header(12)).is_ok());
+        assert!(Frame::parse(0xC3, &header(16)).is_ok());
+        assert!(matches!(
+            Frame::parse(0xC0, &header(35)),
+            Err(ClassifyError::CorruptImage(why)) if why.contains("35-bit")
+        ));
     }
 
     #[test]
