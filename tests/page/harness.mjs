@@ -38,13 +38,17 @@ async function waitForHttp(url, child, timeoutMs = 30_000) {
   throw new Error(`serve did not answer on ${url}`);
 }
 
-/** Starts `food-classifier serve --dir dist` on a free port; returns {baseUrl, stop}. */
-export async function startServer() {
-  for (const needed of [SERVER, path.join(ROOT, 'dist/index.html'), path.join(ROOT, 'dist/pkg/food_classifier_bg.wasm')]) {
+/**
+ * Starts `food-classifier serve --dir <dir>` on a free port (the built site and the built-in model
+ * unless told otherwise; `model` is an ONNX file with its model.json beside it); returns {baseUrl, stop}.
+ */
+export async function startServer({ dir = path.join(ROOT, 'dist'), model } = {}) {
+  for (const needed of [SERVER, path.join(dir, 'index.html'), path.join(dir, 'pkg/food_classifier_bg.wasm')]) {
     if (!existsSync(needed)) throw new Error(`${needed} is missing: run \`cargo xtask web\` and \`cargo build --release\` first`);
   }
   const port = await freePort();
-  const child = spawn(SERVER, ['serve', '--dir', 'dist', '--port', String(port)], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  const args = ['serve', '--dir', dir, '--port', String(port), ...(model ? ['--model', model] : [])];
+  const child = spawn(SERVER, args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const baseUrl = `http://127.0.0.1:${port}/`;
   try {
     await waitForHttp(baseUrl, child);
@@ -88,11 +92,14 @@ export async function classifyWith(page, action) {
     { timeout: 60_000 });
 }
 
-/** Registers hooks that start `serve` and Chromium before a test file and stop them after it. */
-export function serverAndBrowser() {
+/**
+ * Registers hooks that start `serve` (with startServer's `options`) and Chromium before a test
+ * file and stop them after it.
+ */
+export function serverAndBrowser(options) {
   const session = {};
   before(async () => {
-    session.server = await startServer();
+    session.server = await startServer(options);
     session.browser = await launchBrowser();
   });
   after(async () => {

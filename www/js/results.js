@@ -1,4 +1,5 @@
-// Renders predictions, timings and errors into the results card.
+// Renders predictions, timings and errors into the results card. A photo the engine judged not
+// food gets that said instead of a confident top class; its closest classes stay, dimmed.
 
 const $ = (id) => document.getElementById(id);
 const ms = (value) => (value < 10 ? value.toFixed(1) : Math.round(value).toString());
@@ -31,11 +32,39 @@ export function showBusy(name) {
   $('preview-caption').textContent = `Classifying ${name}…`;
 }
 
+/**
+ * The "not food" notice in place of the top class, or nothing: it exists only while the shown
+ * answer is not food, so its presence alone tells people, tests and screen readers.
+ */
+function showNotFood(result) {
+  $('not-food')?.remove();
+  const notFood = result?.not_food === true;
+  document.querySelector('.top-line').hidden = notFood;
+  const list = $('predictions');
+  list.classList.toggle('dimmed', notFood);
+  list.setAttribute('aria-label', notFood ? 'Closest food classes, if it is food' : 'Top five classes');
+  if (!notFood) return;
+  const box = document.createElement('div');
+  box.id = 'not-food';
+  box.className = 'not-food';
+  box.dataset.testid = 'not-food';
+  const title = document.createElement('p');
+  title.className = 'not-food-title';
+  title.textContent = 'This doesn\'t look like food';
+  const detail = document.createElement('p');
+  detail.className = 'muted small';
+  detail.textContent = `Not-food score ${percent(result.not_food_score)}. If it is food, the closest classes are:`;
+  box.append(title, detail);
+  list.before(box);
+}
+
 export function showResult(result, totalMs, name) {
   $('error').hidden = true;
   const [top] = result.predictions;
-  $('top-label').textContent = top.label;
-  $('top-probability').textContent = percent(top.probability);
+  showNotFood(result);
+  // No class is claimed for a photo that is not food, on screen or in the live announcement.
+  $('top-label').textContent = result.not_food ? '—' : top.label;
+  $('top-probability').textContent = result.not_food ? '' : percent(top.probability);
   const list = $('predictions');
   list.replaceChildren(...result.predictions.map((p) => {
     const li = document.createElement('li');
@@ -62,7 +91,9 @@ export function showResult(result, totalMs, name) {
   $('decode-path').textContent = result.path === 'browser'
     ? `${result.width}×${result.height} photo, decoded and downscaled by the browser.`
     : `${result.width}×${result.height} photo, decoded by the WebAssembly fallback.`;
-  $('preview-caption').textContent = `${name}: ${top.label}, ${percent(top.probability)}`;
+  $('preview-caption').textContent = result.not_food
+    ? `${name}: doesn't look like food (not-food score ${percent(result.not_food_score)})`
+    : `${name}: ${top.label}, ${percent(top.probability)}`;
   finished();
 }
 
@@ -83,6 +114,7 @@ export function showError(message, name) {
   for (const id of ['decode-ms', 'preprocess-ms', 'inference-ms', 'total-ms']) $(id).textContent = '—';
   $('decode-path').textContent = '';
   box.hidden = false;
+  showNotFood(null);
   $('top-label').textContent = '—';
   $('top-probability').textContent = '';
   $('predictions').replaceChildren();

@@ -1,6 +1,7 @@
 // Issue 5: "Compare with a server". Only when the person asks, sends the photo just classified in the
 // browser to a `food-classifier serve` (this page's own origin, or a URL they typed, remembered in
-// localStorage) and shows the server's top class, its inference time and the round-trip time.
+// localStorage) and shows the server's top class (or that it judged the photo not food), its
+// inference time and the round-trip time.
 
 const STORAGE_KEY = 'food-classifier.server-url';
 const ms = (value) => (value < 10 ? value.toFixed(1) : Math.round(value).toString());
@@ -18,6 +19,16 @@ function figure(label, testid) {
   row.append(element('dt', {}, label), element('dd'));
   row.lastChild.append(value);
   return { row, value };
+}
+
+const percent = (p) => `${(p * 100).toFixed(1)}%`;
+
+/** The server's verdict in the browser's terms: its top class, or that the photo is not food. */
+function serverSays(answer) {
+  const [top] = answer.predictions;
+  return answer.not_food === true
+    ? `Not food (score ${percent(answer.not_food_score)}; closest: ${top.label})`
+    : `${top.label} (${percent(top.probability)})`;
 }
 
 /** The API base URL: what the person typed, else this page's own origin. */
@@ -73,8 +84,7 @@ export function setupServerCompare(root = document.getElementById('server-compar
       const answer = await reply.json().catch(() => ({ error: `${reply.status} ${reply.statusText}` }));
       const roundTripMs = performance.now() - t0;
       if (!reply.ok) throw new Error(answer.error || `the server answered ${reply.status}`);
-      const [top] = answer.predictions;
-      label.value.textContent = `${top.label} (${(top.probability * 100).toFixed(1)}%)`;
+      label.value.textContent = serverSays(answer);
       inference.value.textContent = ms(answer.timings.inference_ms);
       roundTrip.value.textContent = ms(roundTripMs);
     } catch (failure) {
