@@ -109,6 +109,6 @@ def from_onnx(onnx_path: Path, dropout: float) -> FoodNet:
         w = init[node.input[1]]
         w = w if trans_b else w.T
         with torch.no_grad():
-            target.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
-            target.bias.copy_(torch.from_numpy(init[node.input[2]]))
+            target.weight.copy_(torch.from_numpy(np.array(w, dtype=np.float32, copy=True)))
+            target.bias.copy_(torch.from_numpy(init[node.input[2]].copy()))
     return net
