@@ -2,11 +2,14 @@
 //! not-food answer of a model with a not-food head.
 
 mod common;
+#[path = "common/model_files.rs"]
+mod model_files;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
+use model_files::write_model;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -105,9 +108,7 @@ fn scratch(label: &str) -> PathBuf {
 /// `--model` arguments for `onnx` with `metadata` beside it, in a folder of its own.
 fn model_args(label: &str, onnx: &[u8], metadata: &str) -> (PathBuf, [String; 2]) {
     let dir = scratch(label);
-    std::fs::write(dir.join("model.onnx"), onnx).unwrap();
-    std::fs::write(dir.join("model.json"), metadata).unwrap();
-    let path = dir.join("model.onnx").to_string_lossy().into_owned();
+    let path = write_model(&dir, onnx, metadata);
     (dir, ["--model".to_string(), path])
 }
 

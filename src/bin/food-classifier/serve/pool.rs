@@ -1,6 +1,6 @@
-//! Inference off the async threads, on a bounded pool: a full queue is refused, not piled up.
+//! Inference off the async threads, on a fixed number of workers; how many requests may wait for
+//! one is the admission gate's business.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -10,8 +10,6 @@ use tokio::sync::Semaphore;
 /// Why the pool did not produce a classification.
 #[derive(Debug)]
 pub enum PoolError {
-    /// Every worker is busy and the waiting line is full: the client should retry later.
-    Busy,
     /// The photo (or, rarely, the model) was at fault.
     Classify(ClassifyError),
     /// The blocking task died (a panic inside the engine).
@@ -21,29 +19,14 @@ pub enum PoolError {
 pub struct InferencePool {
     classifier: Classifier,
     workers: Arc<Semaphore>,
-    /// Requests running or waiting for a worker.
-    admitted: AtomicUsize,
-    capacity: usize,
-}
-
-/// Gives the admission slot back however the request ends (including a dropped connection).
-struct Admission<'a>(&'a AtomicUsize);
-
-impl Drop for Admission<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 impl InferencePool {
-    /// `workers` photos are classified at once; up to `max_queue` more wait their turn.
-    pub fn new(classifier: Classifier, workers: usize, max_queue: usize) -> Self {
-        let workers = workers.max(1);
+    /// `workers` photos are classified at once.
+    pub fn new(classifier: Classifier, workers: usize) -> Self {
         Self {
             classifier,
-            workers: Arc::new(Semaphore::new(workers)),
-            admitted: AtomicUsize::new(0),
-            capacity: workers + max_queue,
+            workers: Arc::new(Semaphore::new(workers.max(1))),
         }
     }
 
@@ -51,12 +34,10 @@ impl InferencePool {
         &self.classifier.metadata().name
     }
 
+    /// Waits for a worker, then classifies. A request that gives up (its deadline, a closed
+    /// connection) leaves the worker to finish, holding its place, so no more photos are ever
+    /// decoded at once than there are workers.
     pub async fn classify(&self, photo: Bytes, top_k: usize) -> Result<Classification, PoolError> {
-        if self.admitted.fetch_add(1, Ordering::AcqRel) >= self.capacity {
-            self.admitted.fetch_sub(1, Ordering::AcqRel);
-            return Err(PoolError::Busy);
-        }
-        let _admission = Admission(&self.admitted);
         let permit = Arc::clone(&self.workers)
             .acquire_owned()
             .await

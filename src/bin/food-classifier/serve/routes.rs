@@ -1,16 +1,18 @@
 //! The HTTP API: the lab app's `/predict` and `/test`, a JSON `/api/classify`, and `/api/stats`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use food_classifier::{Classification, ClassifyError};
 use serde::{Deserialize, Serialize};
 
+use super::failure::{ErrorStyle, Failure};
 use super::pool::PoolError;
 use super::stats::Outcome;
 use super::AppState;
@@ -19,58 +21,9 @@ use crate::model::SAMPLE_PHOTO;
 /// How many classes `/api/classify` returns unless `?top=` says otherwise.
 const DEFAULT_TOP: usize = 5;
 
-/// A request that failed, with the status and the plain message the client sees.
-pub struct Failure {
-    status: StatusCode,
-    message: String,
-}
-
-impl Failure {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-
-    fn outcome(&self) -> Outcome {
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            Outcome::Busy
-        } else {
-            Outcome::Error
-        }
-    }
-
-    /// Plain text, as the lab's clients expect.
-    fn text(self) -> Response {
-        let status = self.status;
-        self.with_retry_after((status, format!("{}\n", self.message)).into_response())
-    }
-
-    /// `{"error": "..."}` for the JSON API.
-    fn json(self) -> Response {
-        let status = self.status;
-        let body = Json(serde_json::json!({ "error": self.message }));
-        self.with_retry_after((status, body).into_response())
-    }
-
-    fn with_retry_after(&self, mut response: Response) -> Response {
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        response
-    }
-}
-
 impl From<PoolError> for Failure {
     fn from(error: PoolError) -> Self {
         match error {
-            PoolError::Busy => Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is busy classifying other photos; please retry in a moment",
-            ),
             PoolError::Classify(error) => Failure::new(classify_status(&error), error.to_string()),
             PoolError::Crashed(why) => Failure::new(StatusCode::INTERNAL_SERVER_ERROR, why),
         }
@@ -149,7 +102,7 @@ pub async fn predict(
     };
     match timed(&state, work).await {
         (Ok(classification), _) => lab_answer(&classification).into_response(),
-        (Err(failure), _) => failure.text(),
+        (Err(failure), _) => failure.respond(ErrorStyle::Text),
     }
 }
 
@@ -158,7 +111,7 @@ pub async fn test_photo(State(state): State<AppState>) -> Response {
     let work = async { Ok(state.pool.classify(Bytes::from_static(SAMPLE_PHOTO), 1).await?) };
     match timed(&state, work).await {
         (Ok(classification), _) => lab_answer(&classification).into_response(),
-        (Err(failure), _) => failure.text(),
+        (Err(failure), _) => failure.respond(ErrorStyle::Text),
     }
 }
 
@@ -179,9 +132,17 @@ struct ApiAnswer<'a> {
 /// `POST /api/classify[?top=K]`: the photo as multipart field `file` or as the raw body; JSON answer.
 pub async fn classify(
     State(state): State<AppState>,
-    Query(query): Query<TopQuery>,
+    query: Result<Query<TopQuery>, QueryRejection>,
     request: Request,
 ) -> Response {
+    let Ok(Query(query)) = query else {
+        let failure = Failure::new(
+            StatusCode::BAD_REQUEST,
+            "top must be a whole number of classes, for example ?top=3",
+        );
+        state.stats.record(failure.outcome(), Duration::ZERO);
+        return failure.respond(ErrorStyle::Json);
+    };
     let is_form = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -205,7 +166,7 @@ pub async fn classify(
             server_ms,
         })
         .into_response(),
-        (Err(failure), _) => failure.json(),
+        (Err(failure), _) => failure.respond(ErrorStyle::Json),
     }
 }
 

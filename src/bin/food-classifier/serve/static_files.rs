@@ -2,46 +2,68 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use tokio_util::io::ReaderStream;
 
 use super::AppState;
 
 /// `GET` for everything the API routes do not claim: a file under the site folder.
 pub async fn serve_file(State(state): State<AppState>, uri: Uri) -> Response {
     let Some(path) = resolve(&state.site_dir, uri.path()) else {
-        return (StatusCode::NOT_FOUND, "not found\n").into_response();
+        return not_found();
     };
     let path = if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
         path.join("index.html")
     } else {
         path
     };
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let mut response = bytes.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type(&path)),
-            );
-            if must_revalidate(&path) {
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            }
-            response
-        }
-        Err(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    // Streamed, so many downloads of the model at once hold a buffer each, not the whole file.
+    let Ok(file) = tokio::fs::File::open(&path).await else {
+        return not_found();
+    };
+    let Some(length) = file
+        .metadata()
+        .await
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+    else {
+        return not_found();
+    };
+    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&path)),
+    );
+    if must_revalidate(&path) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
+    response
 }
 
-/// Maps a URL path onto the site folder; `None` for anything that would step outside it.
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+/// Maps a URL path onto the site folder; `None` for anything that would step outside it, and for
+/// hidden files (`.git`, `.env`, editor swap files), which a site folder may hold but never serves.
 fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     let relative = Path::new(url_path.trim_start_matches('/'));
     let mut path = root.to_path_buf();
     for component in relative.components() {
         match component {
-            Component::Normal(part) if !part.to_string_lossy().contains('\\') => path.push(part),
+            Component::Normal(part) => {
+                let name = part.to_string_lossy();
+                if name.contains('\\') || name.starts_with('.') {
+                    return None;
+                }
+                path.push(part);
+            }
             Component::CurDir => {}
             _ => return None,
         }
@@ -97,6 +119,8 @@ mod tests {
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/js/../../etc/passwd"), None);
         assert_eq!(resolve(root, "/..\\secret"), None);
+        assert_eq!(resolve(root, "/.git/config"), None);
+        assert_eq!(resolve(root, "/js/.app.js.swp"), None);
     }
 
     #[test]
