@@ -1,22 +1,17 @@
-# Multi-stage image for `food-classifier serve`: build the server and the static site with the Rust
-# toolchain, then ship only the binary (the model is compiled into it) and the site on a slim base.
-#   docker build -t food-classifier .
-#   docker run --rm -p 8080:8080 food-classifier      # then open http://127.0.0.1:8080
+# The image of `food-classifier serve`, built from nothing pulled: a static (musl) binary and the
+# built site, on an empty base. `cargo xtask container` assembles the build context (the binary,
+# built without a second copy of the model, and `dist/` as `www/`), builds this file with podman,
+# and runs the smoke and load tests against the running container:
+#   cargo xtask container
+#   podman run --rm --read-only -p 127.0.0.1:8080:8080 food-classifier   # then open http://127.0.0.1:8080
 # The Kubernetes manifests in k8s/ run this image.
 
-FROM rust:1-bookworm AS builder
-WORKDIR /src
-# `cargo xtask web` installs the wasm target and wasm-bindgen-cli itself (pinned in xtask/src/setup.rs).
-COPY . .
-RUN cargo xtask web \
- && cargo build --release --locked --bin food-classifier \
- && cp target/release/food-classifier /usr/local/bin/food-classifier
-
-FROM debian:bookworm-slim AS runtime
-COPY --from=builder /usr/local/bin/food-classifier /usr/local/bin/food-classifier
-COPY --from=builder /src/dist /srv/www
-# Uploads stay in memory, so the container runs unprivileged with a read-only root filesystem.
+FROM scratch
+COPY food-classifier /food-classifier
+COPY www /srv/www
+# No shell, no libc, nothing else: uploads stay in memory, so the root filesystem can be
+# read-only and the process needs no capability and no user of its own.
 USER 65532:65532
 EXPOSE 8080
-ENTRYPOINT ["food-classifier"]
-CMD ["serve", "--addr", "0.0.0.0", "--port", "8080", "--dir", "/srv/www"]
+ENTRYPOINT ["/food-classifier", "--model", "/srv/www/models/food11-mobilenetv2.onnx"]
+CMD ["serve", "--addr", "0.0.0.0", "--port", "8080", "--dir", "/srv/www", "--max-memory", "448"]

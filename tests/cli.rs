@@ -8,7 +8,7 @@ mod model_files;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
+use common::{flagging_metadata, metadata, two_output_onnx, SHIPPED_ONNX};
 use model_files::write_model;
 
 fn fixture(name: &str) -> PathBuf {
@@ -151,11 +151,7 @@ fn eval_matches_folders_to_labels_and_reports_json() {
 
 #[test]
 fn classify_says_when_a_photo_does_not_look_like_food() {
-    let (model, args) = model_args(
-        "classify-two",
-        &two_output_onnx(),
-        &metadata(Some((TEST_HEAD, 0.5))),
-    );
+    let (model, args) = model_args("classify-two", &two_output_onnx(), &flagging_metadata());
     let soup = fixture("golden/soup.jpg");
     let rice = fixture("golden/rice.jpg");
     let photos = [soup.to_str().unwrap(), rice.to_str().unwrap()];
@@ -221,11 +217,7 @@ fn a_model_without_a_not_food_head_never_flags() {
 
 #[test]
 fn eval_counts_flagged_photos_as_wrong() {
-    let (model, args) = model_args(
-        "eval-two-model",
-        &two_output_onnx(),
-        &metadata(Some((TEST_HEAD, 0.5))),
-    );
+    let (model, args) = model_args("eval-two-model", &two_output_onnx(), &flagging_metadata());
     // soup.jpg is flagged (its top class, Soup, would be right); seafood.jpg is called Soup.
     let folders = labelled_folders(
         "eval-two-photos",

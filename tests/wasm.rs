@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{metadata, two_output_onnx, SHIPPED_ONNX as MODEL, TEST_HEAD};
+use common::{flagging_metadata, metadata, two_output_onnx, SHIPPED_ONNX as MODEL};
 use food_classifier::wasm::FoodClassifier;
 use js_sys::{Array, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -84,7 +84,7 @@ fn results_carry_the_not_food_verdict() {
         "null, not undefined, without a head"
     );
 
-    let flagging = FoodClassifier::new(&two_output_onnx(), &metadata(Some((TEST_HEAD, 0.5)))).unwrap();
+    let flagging = FoodClassifier::new(&two_output_onnx(), &flagging_metadata()).unwrap();
     let result = flagging.classify_image(soup, 3).unwrap();
     assert_eq!(get(&result, "not_food").as_bool(), Some(true));
     assert!(get(&result, "not_food_score").as_f64().unwrap() >= 0.5);

@@ -14,6 +14,11 @@ const NOT_FOOD_HEAD: &[u8] = include_bytes!("../fixtures/not-food-head.pb");
 /// The output the test head adds.
 pub const TEST_HEAD: &str = "test_not_food";
 
+/// `model.json` naming the test head with threshold 0.5: soup.jpg is flagged, the others not.
+pub fn flagging_metadata() -> String {
+    metadata(Some((TEST_HEAD, 0.5)))
+}
+
 pub fn two_output_onnx() -> Vec<u8> {
     [SHIPPED_ONNX, NOT_FOOD_HEAD].concat()
 }

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::process::Command;
 use std::thread;
 
-use crate::common::{metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
+use crate::common::{flagging_metadata, metadata, two_output_onnx, SHIPPED_ONNX};
 use crate::harness::*;
 
 #[test]
@@ -80,11 +80,7 @@ fn answers_like_the_lab_app_and_as_json() {
 
 #[test]
 fn a_not_food_photo_is_said_so_in_both_formats() {
-    let (_model, path) = model_dir(
-        "two-output",
-        &two_output_onnx(),
-        &metadata(Some((TEST_HEAD, 0.5))),
-    );
+    let (_model, path) = model_dir("two-output", &two_output_onnx(), &flagging_metadata());
     let server = Server::start(&["--model", &path]);
 
     // A food photo: the lab answer is exactly as with a model that has no head.

@@ -5,15 +5,9 @@
 use std::fs;
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-
-/// Tiny files that declare huge images (from tests/fixtures/corpus, where their origin is given).
-const GIF_SCREEN_BOMB: &[u8] = include_bytes!("../fixtures/corpus/gif-35-bytes-7071x7071-screen.gif");
-const PNG_16_BIT_7000: &[u8] = include_bytes!("../fixtures/corpus/png-7000x7000-rgba16-zeros.png");
-const PNG_ICCP_BOMB: &[u8] = include_bytes!("../fixtures/corpus/png-224-iccp-bomb.png");
 
 /// Sends `bytes` on a fresh connection and reads until the server closes it; what came back and
 /// how long the server kept the connection open. Gives up after `patience`.
@@ -148,6 +142,12 @@ fn peak_resident_mib(pid: u32) -> u64 {
 #[cfg(target_os = "linux")]
 #[test]
 fn bombs_and_big_uploads_at_once_stay_under_the_stated_memory() {
+    use std::thread;
+
+    /// Tiny files that declare huge images (from tests/fixtures/corpus, where their origin is given).
+    const GIF_SCREEN_BOMB: &[u8] = include_bytes!("../fixtures/corpus/gif-35-bytes-7071x7071-screen.gif");
+    const PNG_16_BIT_7000: &[u8] = include_bytes!("../fixtures/corpus/png-7000x7000-rgba16-zeros.png");
+    const PNG_ICCP_BOMB: &[u8] = include_bytes!("../fixtures/corpus/png-224-iccp-bomb.png");
     const LIMIT_MIB: u64 = 448;
     let server = Server::start(&["--max-memory", &LIMIT_MIB.to_string(), "--workers", "2"]);
     assert_eq!(server.get("/test").status, 200);

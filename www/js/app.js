@@ -4,7 +4,7 @@ import { setupInputs } from './inputs.js';
 import { setupCamera } from './camera.js';
 import { showBusy, showColdStart, showError, showPreview, showResult } from './results.js';
 import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
-import { setupServerCompare } from './server-compare.js'; // issue 5
+import { setupServerCompare } from './server-compare.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
@@ -66,7 +66,7 @@ setupCamera({
   snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,
 });
 setupServerPanel();
-setupServerCompare(); // issue 5
+setupServerCompare();
 
 if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('sw.js').then(() => navigator.serviceWorker.ready).then(() => {

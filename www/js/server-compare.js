@@ -1,4 +1,4 @@
-// Issue 5: "Compare with a server". Only when the person asks, sends the photo just classified in the
+// "Compare with a server": only when the person asks, sends the photo just classified in the
 // browser to a `food-classifier serve` (this page's own origin, or a URL they typed, remembered in
 // localStorage) and shows the server's top class (or that it judged the photo not food), its
 // inference time and the round-trip time.

@@ -3,9 +3,11 @@
 //! - `demo`: build the site and start `food-classifier serve` on http://127.0.0.1:8080
 //! - `test`: install what the tests need, then run every test (native, wasm in Chromium, page)
 //! - `web`:  build the static site into `dist/`
+//! - `container`: build the server image with podman and test the running container
 //! - `setup`: only install the tools (wasm target, wasm-bindgen-cli, Chromium, npm packages)
 
 mod bench;
+mod container;
 mod setup;
 mod shell;
 mod stages;
@@ -14,11 +16,12 @@ mod web;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <demo|test|web|setup> [args]
+const USAGE: &str = "usage: cargo xtask <demo|test|web|container|bench|setup> [args]
 
   demo [serve args]   build the site and serve it on http://127.0.0.1:8080
   test                install test tools, then run all tests (what CI runs)
   web                 build the static site into dist/
+  container           build the server image (podman, FROM scratch) and test it running
   bench [--runs N]    benchmark native, wasm and onnxruntime-web (benches/README.md)
   setup               install the wasm target, wasm-bindgen-cli, Chromium and npm packages";
 
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
             .and_then(|()| web::serve(&rest)),
         "test" => test::all(),
         "bench" => bench::run_all(&rest),
+        "container" => container::run_all(),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -45,7 +45,28 @@ pub fn wasm_bindgen_version() -> Result<String, String> {
 
 /// Debian's Chromium and ChromeDriver (never a test tool's own browser download).
 pub fn chromium() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+    apt_install(
+        &["/usr/bin/chromium", "/usr/bin/chromedriver"],
+        &["chromium", "chromium-driver"],
+    )
+}
+
+/// What `cargo xtask container` needs from Debian: podman and runc to build and run the image,
+/// and musl's C compiler wrapper for the assembly kernels tract-linalg builds for a static binary.
+pub fn container_tools() -> Result<(), String> {
+    apt_install(
+        &[
+            "/usr/bin/podman",
+            "/usr/sbin/runc",
+            "/usr/bin/x86_64-linux-musl-gcc",
+        ],
+        &["podman", "runc", "musl-tools"],
+    )
+}
+
+/// Installs Debian `packages` unless every one of `installed` (files they provide) exists.
+fn apt_install(installed: &[&str], packages: &[&str]) -> Result<(), String> {
+    if installed.iter().all(|path| Path::new(path).exists()) {
         return Ok(());
     }
     let sudo = output(&mut cmd("id", &["-u"]))
@@ -61,7 +82,9 @@ pub fn chromium() -> Result<(), String> {
         }
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "chromium", "chromium-driver"])
+    let mut install = vec!["install", "-y", "-qq"];
+    install.extend_from_slice(packages);
+    apt(&install)
 }
 
 /// npm packages for the page tests and benchmarks, exactly as package-lock.json pins them.

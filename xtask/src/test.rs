@@ -54,6 +54,8 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
         stages.run("page tests", || run(&mut cmd("npm", &["test"])))?;
     }
     stages.run("manifests", kubernetes_manifests)?;
+    // The server image built from nothing pulled, run as the manifests run it, and load-tested.
+    stages.run("container", crate::container::run_all)?;
     // The training pipeline's unit tests and its CPU --quick run (train, export, eval in tract).
     stages.run("training", || run(&mut cmd("bash", &["training/ci.sh"])))?;
     Ok(())
