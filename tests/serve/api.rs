@@ -30,6 +30,52 @@ fn serves_the_page_with_browser_ready_types() {
 }
 
 #[test]
+fn sends_the_precompressed_copy_the_browser_accepts() {
+    let server = Server::start(&[]);
+    let wasm = std::fs::read(server.site.0.join("pkg/engine.wasm")).unwrap();
+    let (br, gz) = (b"brotli bytes".to_vec(), b"gzip bytes".to_vec());
+    std::fs::write(server.site.0.join("pkg/engine.wasm.br"), &br).unwrap();
+    std::fs::write(server.site.0.join("pkg/engine.wasm.gz"), &gz).unwrap();
+    let get = |accept: &str| {
+        server.send(
+            "GET /pkg/engine.wasm HTTP/1.1\r\n",
+            &[("Accept-Encoding", accept)],
+            b"",
+        )
+    };
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br, zstd", Some("br"), &br),
+        ("gzip, deflate", Some("gzip"), &gz),
+        ("br;q=0, gzip", Some("gzip"), &gz),
+        ("identity", None, &wasm),
+    ] {
+        let reply = get(accept);
+        assert_eq!(reply.status, 200, "{accept}");
+        assert_eq!(reply.header("content-encoding"), encoding, "{accept}");
+        assert_eq!(reply.header("content-type"), Some("application/wasm"), "{accept}");
+        assert_eq!(reply.header("vary"), Some("accept-encoding"), "{accept}");
+        assert_eq!(&reply.body, body, "{accept}");
+    }
+    // A file without copies is sent as it is, with no Vary.
+    let index = server.send("GET / HTTP/1.1\r\n", &[("Accept-Encoding", "gzip, br")], b"");
+    assert_eq!(index.header("content-encoding"), None);
+    assert_eq!(index.header("vary"), None);
+    // The file edited after the build: its older copies are stale and never sent.
+    std::fs::write(server.site.0.join("pkg/engine.wasm"), b"\0asm\x01\0\0\0 edited").unwrap();
+    let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for copy in ["pkg/engine.wasm.br", "pkg/engine.wasm.gz"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(server.site.0.join(copy))
+            .unwrap();
+        file.set_modified(an_hour_ago).unwrap();
+    }
+    let edited = get("gzip, deflate, br");
+    assert_eq!(edited.header("content-encoding"), None);
+    assert_eq!(edited.body, b"\0asm\x01\0\0\0 edited");
+}
+
+#[test]
 fn answers_like_the_lab_app_and_as_json() {
     let server = Server::start(&[]);
 

@@ -5,7 +5,9 @@ import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
 
 const TOP_K = 5;
-// The engine's own limit; bigger headers go straight to wasm so it names the problem.
+// Above this many pixels the browser's full-size bitmap (4 bytes a pixel) would cost a tab more
+// than the engine's whole memory budget, so such photos go straight to the wasm decoder, which
+// decodes JPEGs at 1/8 scale (108 and 200 MP phone photos) and refuses others naming its limit.
 const MAX_PIXELS = 50_000_000;
 let classifier = null;
 

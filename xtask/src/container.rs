@@ -173,6 +173,7 @@ impl Container {
     }
 
     fn check(&self, context: &Path) -> Result<(), String> {
+        self.compressed_site()?;
         self.bad_input()?;
         let outside = load_test_outside(context)?;
         let inside = load_test(&self.addr, "container")?;
@@ -184,6 +185,26 @@ impl Container {
             &["inspect", "--format", format, &self.name],
         ));
         eprintln!("ran with {}", settings.unwrap_or_default().trim());
+        Ok(())
+    }
+
+    /// The wasm comes as its brotli copy to a browser that accepts it, as gzip to one that does not.
+    fn compressed_site(&self) -> Result<(), String> {
+        for (accept, encoding) in [("gzip, deflate, br", "br"), ("gzip, deflate", "gzip")] {
+            let (status, head, _) = exchange(
+                &self.addr,
+                "GET",
+                "/pkg/food_classifier_bg.wasm",
+                &[("Accept-Encoding", accept)],
+                &[],
+            )?;
+            if status != 200 || !head.contains(&format!("content-encoding: {encoding}")) {
+                return Err(format!(
+                    "Accept-Encoding {accept:?}: {status}, no {encoding} copy:\n{head}"
+                ));
+            }
+        }
+        eprintln!("site: the wasm is sent as brotli or gzip, whichever the browser accepts");
         Ok(())
     }
 
@@ -357,6 +378,22 @@ fn request(
     content_type: &str,
     body: &[u8],
 ) -> Result<(u16, String), String> {
+    let headers: &[(&str, &str)] = if content_type.is_empty() {
+        &[]
+    } else {
+        &[("Content-Type", content_type)]
+    };
+    exchange(addr, method, path, headers, body).map(|(status, _, body)| (status, body))
+}
+
+/// One HTTP/1.1 request with `headers`: the status, the head (lower-cased) and the body as text.
+fn exchange(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<(u16, String, String), String> {
     let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -365,8 +402,8 @@ fn request(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
-    if !content_type.is_empty() {
-        head.push_str(&format!("Content-Type: {content_type}\r\n"));
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
@@ -386,5 +423,5 @@ fn request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("no status in {head:?}"))?;
-    Ok((status, body.to_string()))
+    Ok((status, head.to_ascii_lowercase(), body.to_string()))
 }

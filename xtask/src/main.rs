@@ -8,6 +8,7 @@
 
 mod bench;
 mod container;
+mod precompress;
 mod setup;
 mod shell;
 mod stages;

@@ -42,7 +42,13 @@ pub fn build() -> Result<(), String> {
         fs::copy(root().join("models").join(file), models.join(file)).map_err(|e| format!("{file}: {e}"))?;
     }
     write_precache(&dist)?;
-    eprintln!("site built in {}", dist.display());
+    let (plain, brotli) = crate::precompress::site(&dist)?;
+    eprintln!(
+        "site built in {} (code and text {:.1} MB, {:.1} MB as brotli)",
+        dist.display(),
+        plain as f64 / 1e6,
+        brotli as f64 / 1e6
+    );
     Ok(())
 }
 
@@ -60,13 +66,10 @@ fn write_precache(dist: &Path) -> Result<(), String> {
     list_files(dist, dist, &mut files)?;
     files.retain(|f| f != "sw.js");
     files.sort();
-    // FNV-1a over names and bytes: stable across builds and Rust versions, no extra dependency.
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut hash = FNV_OFFSET;
     for file in &files {
         let bytes = fs::read(dist.join(file)).map_err(|e| format!("{file}: {e}"))?;
-        for b in file.as_bytes().iter().chain(&[0]).chain(&bytes) {
-            hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        hash = fnv1a(hash, file.as_bytes().iter().chain(&[0]).chain(&bytes));
     }
     let list: Vec<String> = std::iter::once("\"./\"".to_string())
         .chain(files.iter().map(|f| format!("\"{f}\"")))
@@ -87,7 +90,18 @@ fn write_precache(dist: &Path) -> Result<(), String> {
     fs::write(&sw, format!("{}{line}{}", &text[..start], &text[end..])).map_err(|e| format!("sw.js: {e}"))
 }
 
-fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
+/// Where an FNV-1a hash starts.
+pub const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a over `bytes`, continuing from `hash`: stable across builds and Rust versions, and no
+/// extra dependency, for cache versions and cache keys.
+pub fn fnv1a<'a>(hash: u64, bytes: impl IntoIterator<Item = &'a u8>) -> u64 {
+    bytes
+        .into_iter()
+        .fold(hash, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+pub fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
     for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_dir() {
@@ -100,6 +114,19 @@ fn list_files(base: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), Stri
     Ok(())
 }
 
+/// Copies a file with its modification time: `serve` sends a precompressed copy only when it is
+/// not older than its file, so the times must survive the copy.
+fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
+    let failed = |e: std::io::Error| format!("{} -> {}: {e}", from.display(), to.display());
+    fs::copy(from, to).map_err(failed)?;
+    let modified = fs::metadata(from).and_then(|m| m.modified()).map_err(failed)?;
+    fs::File::options()
+        .write(true)
+        .open(to)
+        .and_then(|f| f.set_modified(modified))
+        .map_err(failed)
+}
+
 pub fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
     for entry in fs::read_dir(from).map_err(|e| format!("{}: {e}", from.display()))? {
@@ -108,7 +135,7 @@ pub fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
         if entry.path().is_dir() {
             copy_dir(&entry.path(), &target)?;
         } else {
-            fs::copy(entry.path(), &target).map_err(|e| format!("{}: {e}", entry.path().display()))?;
+            copy_file(&entry.path(), &target)?;
         }
     }
     Ok(())

@@ -1,17 +1,23 @@
-//! The built web page, served from a folder with the MIME types browsers insist on.
+//! The built web page, served from a folder with the MIME types browsers insist on, and with the
+//! brotli or gzip copies the site build made when the browser accepts them.
 
 use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio_util::io::ReaderStream;
 
 use super::AppState;
 
-/// `GET` for everything the API routes do not claim: a file under the site folder.
-pub async fn serve_file(State(state): State<AppState>, uri: Uri) -> Response {
+/// Precompressed copies the site build writes beside a file, best first, with the
+/// `Content-Encoding` each is sent with.
+const ENCODED_COPIES: [(&str, &str); 2] = [("br", "br"), ("gz", "gzip")];
+
+/// `GET` for everything the API routes do not claim: a file under the site folder, as its
+/// brotli or gzip copy when the browser accepts one and the build made it.
+pub async fn serve_file(State(state): State<AppState>, uri: Uri, request_headers: HeaderMap) -> Response {
     let Some(path) = resolve(&state.site_dir, uri.path()) else {
         return not_found();
     };
@@ -20,30 +26,87 @@ pub async fn serve_file(State(state): State<AppState>, uri: Uri) -> Response {
     } else {
         path
     };
-    // Streamed, so many downloads of the model at once hold a buffer each, not the whole file.
-    let Ok(file) = tokio::fs::File::open(&path).await else {
+    let accept = request_headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(original) = open_file(&path).await else {
         return not_found();
     };
-    let Some(length) = file
-        .metadata()
-        .await
-        .ok()
-        .filter(|m| m.is_file())
-        .map(|m| m.len())
-    else {
-        return not_found();
-    };
-    let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
+    let mut has_copies = false;
+    for (suffix, encoding) in ENCODED_COPIES {
+        let mut copy = path.clone().into_os_string();
+        copy.push(format!(".{suffix}"));
+        // A copy older than its file (the file was edited after the build) is never sent.
+        let Some(copy) = open_file(Path::new(&copy))
+            .await
+            .filter(|copy| copy.modified >= original.modified)
+        else {
+            continue;
+        };
+        if accepts(accept, encoding) {
+            return file_response(copy, &path, Some(encoding));
+        }
+        has_copies = true;
+    }
+    let mut response = file_response(original, &path, None);
+    if has_copies {
+        response
+            .headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    response
+}
+
+struct OpenFile {
+    file: tokio::fs::File,
+    length: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+async fn open_file(path: &Path) -> Option<OpenFile> {
+    let file = tokio::fs::File::open(path).await.ok()?;
+    let metadata = file.metadata().await.ok().filter(|m| m.is_file())?;
+    Some(OpenFile {
+        file,
+        length: metadata.len(),
+        modified: metadata.modified().ok(),
+    })
+}
+
+/// Streamed, so many downloads of the model at once hold a buffer each, not the whole file.
+fn file_response(open: OpenFile, path: &Path, encoding: Option<&'static str>) -> Response {
+    let mut response = Body::from_stream(ReaderStream::new(open.file)).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(&path)),
-    );
-    if must_revalidate(&path) {
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(open.length));
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    if let Some(encoding) = encoding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if must_revalidate(path) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     response
+}
+
+/// Whether an `Accept-Encoding` value admits `encoding` (by name or `*`, with a q-value above 0).
+fn accepts(accept_encoding: &str, encoding: &str) -> bool {
+    let mut wildcard = false;
+    for item in accept_encoding.split(',') {
+        let mut parts = item.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let allowed = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .all(|q| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0));
+        if name.eq_ignore_ascii_case(encoding) {
+            return allowed;
+        }
+        if name == "*" {
+            wildcard = allowed;
+        }
+    }
+    wildcard
 }
 
 fn not_found() -> Response {
@@ -121,6 +184,18 @@ mod tests {
         assert_eq!(resolve(root, "/..\\secret"), None);
         assert_eq!(resolve(root, "/.git/config"), None);
         assert_eq!(resolve(root, "/js/.app.js.swp"), None);
+    }
+
+    #[test]
+    fn accept_encoding_is_read_as_browsers_and_curl_send_it() {
+        let chromium = "gzip, deflate, br, zstd";
+        assert!(accepts(chromium, "br") && accepts(chromium, "gzip"));
+        assert!(!accepts("gzip, deflate", "br"));
+        assert!(!accepts("br;q=0, gzip", "br"));
+        assert!(accepts("BR;q=0.5", "br"));
+        assert!(accepts("*", "gzip"));
+        assert!(!accepts("*;q=0", "gzip"));
+        assert!(!accepts("", "gzip"));
     }
 
     #[test]

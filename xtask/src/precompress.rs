@@ -1,0 +1,112 @@
+//! Brotli and gzip copies beside the site's text and wasm files, made once at build time, so
+//! `serve` sends each browser the smallest file it accepts without compressing on every request.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+/// Files worth compressing: code and text. Photos and icons are compressed already, and the
+/// model's float weights shrink by a few per cent only, not worth a second copy.
+const COMPRESSIBLE: &[&str] = &[
+    "wasm",
+    "js",
+    "mjs",
+    "css",
+    "html",
+    "json",
+    "webmanifest",
+    "svg",
+    "txt",
+];
+
+/// Writes `NAME.br` and `NAME.gz` for every compressible file under `dist` that they make smaller.
+/// Returns the bytes before and after brotli, for the build's summary line.
+pub fn site(dist: &Path) -> Result<(u64, u64), String> {
+    let mut files = Vec::new();
+    crate::web::list_files(dist, dist, &mut files)?;
+    let (mut before, mut after) = (0u64, 0u64);
+    for file in files {
+        let path = dist.join(&file);
+        let compressible = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| COMPRESSIBLE.contains(&e));
+        if !compressible {
+            continue;
+        }
+        let bytes = fs::read(&path).map_err(|e| format!("{file}: {e}"))?;
+        let key = format!(
+            "{:016x}-{}",
+            crate::web::fnv1a(crate::web::FNV_OFFSET, &bytes),
+            bytes.len()
+        );
+        let br = cached(&key, "br", || brotli(&bytes))?;
+        let gz = cached(&key, "gz", || gzip(&bytes))?;
+        before += bytes.len() as u64;
+        after += br.len().min(bytes.len()) as u64;
+        for (encoded, suffix) in [(br, "br"), (gz, "gz")] {
+            if encoded.len() < bytes.len() {
+                let out = dist.join(format!("{file}.{suffix}"));
+                fs::write(&out, encoded).map_err(|e| format!("{}: {e}", out.display()))?;
+            }
+        }
+    }
+    Ok((before, after))
+}
+
+/// Brotli at its best setting takes minutes over the wasm, so each result is kept under
+/// `target/precompressed/`, keyed by the content it was made from.
+fn cached(
+    key: &str,
+    suffix: &str,
+    make: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    let dir = crate::shell::root().join("target/precompressed");
+    let path = dir.join(format!("{key}.{suffix}"));
+    if let Ok(bytes) = fs::read(&path) {
+        return Ok(bytes);
+    }
+    let bytes = make()?;
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(bytes)
+}
+
+fn brotli(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 24,
+        ..Default::default()
+    };
+    brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).map_err(|e| format!("brotli: {e}"))?;
+    Ok(out)
+}
+
+fn gzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).map_err(|e| format!("gzip: {e}"))?;
+    encoder.finish().map_err(|e| format!("gzip: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    #[test]
+    fn both_copies_decode_to_the_original() {
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i: u32| format!("line {}\n", i % 97).into_bytes())
+            .collect();
+        let mut unbrotli = Vec::new();
+        brotli::BrotliDecompress(&mut &brotli(&text).unwrap()[..], &mut unbrotli).unwrap();
+        assert_eq!(unbrotli, text);
+        let mut ungzip = Vec::new();
+        flate2::read::GzDecoder::new(&gzip(&text).unwrap()[..])
+            .read_to_end(&mut ungzip)
+            .unwrap();
+        assert_eq!(ungzip, text);
+    }
+}
