@@ -36,7 +36,8 @@ pub struct Classification {
     /// The score in `[0, 1]` that `not_food` was decided on; `None` when the model has no head.
     pub not_food_score: Option<f32>,
     pub timings: Timings,
-    /// Size of the photo as decoded (after EXIF orientation).
+    /// Size of the pixels the engine decoded, after EXIF orientation: the photo's own size, or
+    /// 1/8 of it for a JPEG too large for the memory budget at full size.
     pub width: u32,
     pub height: u32,
 }

@@ -90,7 +90,7 @@ export function showResult(result, totalMs, name) {
   $('total-ms').textContent = ms(totalMs);
   $('decode-path').textContent = result.path === 'browser'
     ? `${result.width}×${result.height} photo, decoded and downscaled by the browser.`
-    : `${result.width}×${result.height} photo, decoded by the WebAssembly fallback.`;
+    : `Decoded by the WebAssembly fallback to ${result.width}×${result.height} pixels.`;
   $('preview-caption').textContent = result.not_food
     ? `${name}: doesn't look like food (not-food score ${percent(result.not_food_score)})`
     : `${name}: ${top.label}, ${percent(top.probability)}`;
