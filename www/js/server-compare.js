@@ -48,7 +48,7 @@ export function setupServerCompare(root = document.getElementById('server-compar
     'aria-label': 'Server address',
   });
   input.value = localStorage.getItem(STORAGE_KEY) ?? '';
-  const button = element('button', { type: 'button', 'data-testid': 'server-compare-button', disabled: '' },
+  const button = element('button', { type: 'button', class: 'button', 'data-testid': 'server-compare-button', disabled: '' },
     'Ask the server too');
   const label = figure('Server says', 'server-top-label');
   const inference = figure('Server inference (ms)', 'server-inference-ms');
