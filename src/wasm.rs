@@ -23,6 +23,13 @@ fn to_js_object(result: &Classification) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Whether a photo must be decoded by the engine rather than the browser: it stops before its
+/// image does, which some browsers paint half blank instead of refusing.
+#[wasm_bindgen(js_name = isCutShort)]
+pub fn is_cut_short(bytes: &[u8]) -> bool {
+    crate::decode::is_cut_short(bytes)
+}
+
 /// A loaded model, kept alive in the worker and reused for every photo.
 #[wasm_bindgen]
 pub struct FoodClassifier {

@@ -1,4 +1,4 @@
-//! The wasm API in a real browser (headless Chromium): the real model on real photos, the
+//! The wasm API in real browsers (headless Chromium and Firefox): the real model on real photos, the
 //! not-food fields of the result object, and errors that arrive as JS `Error`s with the core's
 //! message.
 #![cfg(target_arch = "wasm32")]
@@ -131,4 +131,16 @@ fn a_bad_model_yields_a_js_error() {
         .err()
         .unwrap();
     assert!(error_message(error).starts_with("the model could not be loaded"));
+}
+
+#[wasm_bindgen_test]
+fn photos_cut_short_are_named_for_the_engine_to_decode() {
+    use food_classifier::wasm::is_cut_short;
+    assert!(is_cut_short(include_bytes!("fixtures/bad/truncated.jpg")));
+    assert!(!is_cut_short(golden_photo("Rice")));
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    let truncated = classifier
+        .classify_image(include_bytes!("fixtures/bad/truncated.jpg"), 3)
+        .unwrap_err();
+    assert!(error_message(truncated).contains("ends before the image does"));
 }

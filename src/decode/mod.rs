@@ -44,6 +44,18 @@ pub fn decode_image(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, ClassifyE
     Ok(decoded.oriented())
 }
 
+/// Whether a file stops before its image does (a JPEG without its end marker, a PNG without its
+/// last chunk) or its JPEG header cannot be read. Browsers disagree on such files (Firefox paints
+/// a cut-off JPEG half grey where Chromium refuses it), so the page hands them to this engine's
+/// decoder, which refuses them with the reason, instead of classifying a half-blank picture.
+pub fn is_cut_short(bytes: &[u8]) -> bool {
+    match sniff(bytes) {
+        Sniffed::Supported(ImageFormat::Jpeg) => jpeg::is_cut_short(bytes),
+        Sniffed::Supported(ImageFormat::Png) => png::is_cut_short(bytes),
+        _ => false,
+    }
+}
+
 /// Decoded pixels and the EXIF orientation still to apply to them.
 struct Decoded {
     image: RgbImage,
@@ -211,5 +223,21 @@ mod tests {
             rgb_peak(4032, 3024, Orientation::Rotate90),
             2 * rgb_peak(4032, 3024, Orientation::FlipHorizontal)
         );
+    }
+
+    #[test]
+    fn files_that_stop_before_their_image_are_cut_short() {
+        let jpeg: &[u8] = include_bytes!("../../tests/fixtures/golden/rice.jpg");
+        let png: &[u8] = include_bytes!("../../tests/fixtures/resample-source.png");
+        let truncated: &[u8] = include_bytes!("../../tests/fixtures/bad/truncated.jpg");
+        assert!(!is_cut_short(jpeg));
+        assert!(!is_cut_short(png));
+        assert!(is_cut_short(truncated));
+        assert!(is_cut_short(&jpeg[..jpeg.len() / 2]));
+        assert!(is_cut_short(&png[..png.len() - 12]));
+        assert!(is_cut_short(&jpeg[..3]));
+        // Not this rule's business: the decoders name these themselves.
+        assert!(!is_cut_short(b""));
+        assert!(!is_cut_short(b"GIF89a"));
     }
 }

@@ -93,6 +93,20 @@ fn peak(width: u32, height: u32, bytes_per_pixel: u64, orientation: Orientation)
     decoding.max(rgb_peak(width, height, orientation))
 }
 
+/// See [`super::is_cut_short`]: the chunks, walked by their lengths, run out before `IEND`.
+pub(super) fn is_cut_short(bytes: &[u8]) -> bool {
+    let mut at = 8;
+    while let Some(head) = bytes.get(at..at + 8) {
+        if &head[4..] == b"IEND" {
+            return false;
+        }
+        let length = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        // Length, type, data and CRC.
+        at = at.saturating_add(12).saturating_add(length);
+    }
+    true
+}
+
 fn png_error(error: png::DecodingError) -> ClassifyError {
     match error {
         png::DecodingError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -1,4 +1,5 @@
-// Shared set-up for the page tests: the real `food-classifier serve` on a free port and headless Chromium.
+// Shared set-up for the page tests: the real `food-classifier serve` on a free port and a headless
+// browser: Debian's Chromium (Playwright), or Firefox ESR with PAGE_BROWSER=firefox (./firefox.mjs).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
@@ -6,11 +7,16 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import { launchFirefox } from './firefox.mjs';
 
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const GOLDEN = path.join(ROOT, 'tests/fixtures/golden');
 export const BAD = path.join(ROOT, 'tests/fixtures/bad');
 const SERVER = path.join(ROOT, 'target/release/food-classifier');
+
+/** The browser these tests drive: 'chromium' (the default) or 'firefox'. */
+export const BROWSER = process.env.PAGE_BROWSER || 'chromium';
+if (!['chromium', 'firefox'].includes(BROWSER)) throw new Error(`PAGE_BROWSER=${BROWSER}: use chromium or firefox`);
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -67,6 +73,7 @@ export async function startServer({ dir = path.join(ROOT, 'dist'), model } = {})
 }
 
 export function launchBrowser() {
+  if (BROWSER === 'firefox') return launchFirefox();
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
     headless: true,
@@ -93,7 +100,7 @@ export async function classifyWith(page, action) {
 }
 
 /**
- * Registers hooks that start `serve` (with startServer's `options`) and Chromium before a test
+ * Registers hooks that start `serve` (with startServer's `options`) and the browser before a test
  * file and stop them after it.
  */
 export function serverAndBrowser(options) {

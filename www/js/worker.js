@@ -1,6 +1,6 @@
 // The inference worker: owns the wasm engine and the model so the page never blocks.
 // Messages in: {type:'classify', id, blob}. Out: progress, ready, failed, result, error.
-import init, { FoodClassifier } from '../pkg/food_classifier.js';
+import init, { FoodClassifier, isCutShort } from '../pkg/food_classifier.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
 
@@ -47,7 +47,9 @@ async function classify(blob) {
   const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
   let decoded = null;
   const t0 = performance.now();
-  if (!tooBig) {
+  // A file cut short goes to the engine, which names the fault, never to a browser that might
+  // paint the missing half grey and let it be classified.
+  if (!tooBig && !isCutShort(bytes)) {
     try {
       decoded = await decodeToRgba(blob, shorter);
     } catch {

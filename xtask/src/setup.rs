@@ -4,10 +4,11 @@ use std::path::Path;
 
 use crate::shell::{cmd, output, root, run};
 
-/// Everything: web build tools, Chromium for browser tests, npm packages for page tests.
+/// Everything: web build tools, Chromium and Firefox for browser tests, npm packages for page tests.
 pub fn all() -> Result<(), String> {
     web_tools()?;
     chromium()?;
+    firefox()?;
     npm_packages()
 }
 
@@ -49,6 +50,35 @@ pub fn chromium() -> Result<(), String> {
         &["/usr/bin/chromium", "/usr/bin/chromedriver"],
         &["chromium", "chromium-driver"],
     )
+}
+
+/// The geckodriver release the wasm tests drive Firefox with, built from crates.io.
+const GECKODRIVER_VERSION: &str = "0.37.1";
+
+/// Debian's Firefox ESR, and geckodriver at [`GECKODRIVER_VERSION`] in cargo's bin folder.
+pub fn firefox() -> Result<(), String> {
+    apt_install(&["/usr/bin/firefox-esr"], &["firefox-esr"])?;
+    let have = output(&mut cmd(&geckodriver_path(), &["--version"])).unwrap_or_default();
+    if have.split_whitespace().nth(1) != Some(GECKODRIVER_VERSION) {
+        run(&mut cmd(
+            "cargo",
+            &[
+                "install",
+                "geckodriver",
+                "--locked",
+                "--version",
+                GECKODRIVER_VERSION,
+            ],
+        ))?;
+    }
+    Ok(())
+}
+
+/// Where `cargo install` puts geckodriver: `$CARGO_HOME/bin`, by default `~/.cargo/bin`.
+pub fn geckodriver_path() -> String {
+    let home = std::env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap_or_default()));
+    format!("{home}/bin/geckodriver")
 }
 
 /// What `cargo xtask container` needs from Debian: podman and runc to build and run the image,

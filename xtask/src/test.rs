@@ -1,4 +1,5 @@
-//! `cargo xtask test`: what CI runs. Lints, native tests, wasm tests in headless Chromium, page tests.
+//! `cargo xtask test`: what CI runs. Lints, native tests, wasm and page tests in headless Chromium
+//! and Firefox.
 
 use crate::setup;
 use crate::shell::{cmd, root, run};
@@ -33,7 +34,6 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
                 "--tests",
                 "--target",
                 "wasm32-unknown-unknown",
-                "--no-default-features",
                 "--",
                 "-D",
                 "warnings",
@@ -47,11 +47,13 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("native tests", || {
         run(&mut cmd("cargo", &["test", "--workspace", "--release"]))
     })?;
-    stages.run("wasm tests", wasm_in_browser)?;
+    stages.run("wasm tests chromium", || wasm_in_browser(Browser::Chromium))?;
+    stages.run("wasm tests firefox", || wasm_in_browser(Browser::Firefox))?;
     stages.run("accuracy gate", accuracy_gate)?;
     if root().join("package.json").exists() {
         stages.run("site build", crate::web::build)?;
-        stages.run("page tests", || run(&mut cmd("npm", &["test"])))?;
+        stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
+        stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
     }
     stages.run("manifests", kubernetes_manifests)?;
     // The server image built from nothing pulled, run as the manifests run it, and load-tested.
@@ -119,24 +121,49 @@ fn json_number(report: &str, key: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("eval printed no {key}: {report}"))
 }
 
-/// The wasm API tests in Debian's headless Chromium, built with the site's `wasm-release`
-/// profile so the test wasm and the site's wasm share one compiled tract. Fails if the runner ran
-/// no test at all (a test file without `run_in_browser` is silently skipped in Chrome).
-fn wasm_in_browser() -> Result<(), String> {
+/// The two browser engines every browser test runs in.
+#[derive(Clone, Copy)]
+enum Browser {
+    Chromium,
+    Firefox,
+}
+
+impl Browser {
+    fn name(self) -> &'static str {
+        match self {
+            Browser::Chromium => "chromium",
+            Browser::Firefox => "firefox",
+        }
+    }
+}
+
+/// The page tests (`tests/page/`, Node's test runner) in one browser.
+fn page_tests(browser: Browser) -> Result<(), String> {
+    run(cmd("node", &["--test", "tests/page/"]).env("PAGE_BROWSER", browser.name()))
+}
+
+/// The wasm API tests in a headless browser, built with the site's `wasm-release` profile so the
+/// test wasm and the site's wasm share one compiled tract: Debian's Chromium through
+/// chromedriver, or Firefox ESR through geckodriver (`webdriver.json` names both binaries). Fails
+/// if the runner ran no test at all (a test file without `run_in_browser` is silently skipped).
+fn wasm_in_browser(browser: Browser) -> Result<(), String> {
     let args = [
         "test",
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
         "wasm-release",
-        "--no-default-features",
         "--test",
         "wasm",
     ];
     let mut test = cmd("cargo", &args);
-    test.env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "300");
-    eprintln!("$ cargo {}", args.join(" "));
+    test.env("WASM_BINDGEN_TEST_TIMEOUT", "300");
+    match browser {
+        Browser::Chromium => test.env("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        Browser::Firefox => test.env("GECKODRIVER", setup::geckodriver_path()),
+    };
+    let name = browser.name();
+    eprintln!("$ cargo {} (in {name})", args.join(" "));
     let out = test.output().map_err(|e| format!("cannot run cargo test: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
@@ -147,10 +174,12 @@ fn wasm_in_browser() -> Result<(), String> {
         .filter_map(|rest| rest.split_whitespace().next()?.parse::<u32>().ok())
         .sum::<u32>();
     if !out.status.success() {
-        return Err("wasm tests in Chromium failed".into());
+        return Err(format!("wasm tests in {name} failed"));
     }
     if passed == 0 {
-        return Err("wasm tests in Chromium ran no test (is run_in_browser configured?)".into());
+        return Err(format!(
+            "wasm tests in {name} ran no test (is run_in_browser configured?)"
+        ));
     }
     Ok(())
 }

@@ -16,7 +16,6 @@ pub fn build() -> Result<(), String> {
             "wasm32-unknown-unknown",
             "--profile",
             "wasm-release",
-            "--no-default-features",
         ],
     ))?;
     let dist = root().join("dist");

@@ -1,4 +1,7 @@
-//! `food-classifier`: the native command line over the same core the browser runs.
+//! `food-classifier`: the native command line over the same core the browser runs. Native only:
+//! in a wasm32 build of the package (`wasm-pack test` makes one) this binary is empty.
+#![cfg_attr(target_arch = "wasm32", no_main)]
+#![cfg(not(target_arch = "wasm32"))]
 
 mod bench;
 mod classify;

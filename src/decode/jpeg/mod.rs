@@ -45,6 +45,11 @@ pub(super) fn decode(bytes: &[u8], max_pixels: u64) -> Result<Decoded, ClassifyE
     })
 }
 
+/// See [`super::is_cut_short`]: no end marker after the first scan, or no readable header.
+pub(super) fn is_cut_short(bytes: &[u8]) -> bool {
+    read_header(bytes).map_or(true, |header| !header.ends)
+}
+
 fn corrupt(why: &str) -> ClassifyError {
     ClassifyError::CorruptImage(why.into())
 }
