@@ -9,8 +9,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { promisify } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { ROOT, startServer } from '../tests/page/harness.mjs';
 
@@ -60,7 +59,6 @@ async function installability(url) {
       installable: installabilityErrors.length === 0 && errors.length === 0,
       errors: [...installabilityErrors.map((e) => e.errorId), ...errors.map((e) => e.message)],
       manifest: manifestUrl,
-      service_worker_controls_page: true,
     };
   } finally {
     await browser.close();

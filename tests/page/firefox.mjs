@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import puppeteer from 'puppeteer-core';
 
-export const FIREFOX_PATH = process.env.FIREFOX_PATH || '/usr/bin/firefox-esr';
+const WEBDRIVER = JSON.parse(readFileSync(new URL('../../webdriver.json', import.meta.url), 'utf8'));
+const FIREFOX_PATH = process.env.FIREFOX_PATH || WEBDRIVER['moz:firefoxOptions'].binary;
 
 /** Playwright's `page.locator(selector)`: lazy, resolved on each call, first match. */
 class Locator {
@@ -199,19 +200,11 @@ export async function launchFirefox() {
     browser: 'firefox',
     executablePath: FIREFOX_PATH,
     headless: true,
-    // No update checks, telemetry or remote settings: nothing may leave 127.0.0.1.
-    extraPrefsFirefox: {
-      'app.update.enabled': false,
-      'browser.safebrowsing.malware.enabled': false,
-      'browser.safebrowsing.phishing.enabled': false,
-      'datareporting.policy.dataSubmissionEnabled': false,
-      'network.captive-portal-service.enabled': false,
-      'network.connectivity-service.enabled': false,
-    },
+    // No update checks, telemetry or remote settings (the prefs the wasm tests use too): nothing
+    // may leave 127.0.0.1.
+    extraPrefsFirefox: WEBDRIVER['moz:firefoxOptions'].prefs,
   });
   return {
-    name: 'firefox',
-    version: () => browser.version(),
     async newContext(options = {}) {
       return new Context(await browser.createBrowserContext(), options);
     },

@@ -12,14 +12,7 @@ const SOURCE_PHOTO: &str = "www/samples/rice.jpg";
 const BENCH_PHOTO: &str = "target/bench/photo-12mp.jpg";
 
 pub fn run_all(args: &[String]) -> Result<(), String> {
-    setup::web_tools()?;
-    setup::chromium()?;
-    setup::npm_packages()?;
-    run(&mut cmd(
-        "cargo",
-        &["build", "--release", "--bin", "food-classifier"],
-    ))?;
-    web::build()?;
+    web::build_server_and_site()?;
     if !root().join(BENCH_PHOTO).exists() {
         std::fs::create_dir_all(root().join("target/bench")).map_err(|e| e.to_string())?;
         let python = setup::python_venv("bench", &["pillow==13.0.0", "numpy==2.2.6"])?.join("python");

@@ -51,6 +51,19 @@ pub fn build() -> Result<(), String> {
     Ok(())
 }
 
+/// Everything a browser run against `serve` needs: the web tools, Chromium, the npm packages, the
+/// release CLI and the site.
+pub fn build_server_and_site() -> Result<(), String> {
+    crate::setup::web_tools()?;
+    crate::setup::chromium()?;
+    crate::setup::npm_packages()?;
+    run(&mut cmd(
+        "cargo",
+        &["build", "--release", "--bin", "food-classifier"],
+    ))?;
+    build()
+}
+
 /// Starts the native server on the built site.
 pub fn serve(args: &[String]) -> Result<(), String> {
     let mut full = vec!["run", "--release", "--", "serve", "--dir", "dist"];
