@@ -74,15 +74,17 @@ def from_imagenet(weights_path: Path, dropout: float) -> FoodNet:
 
 
 def from_onnx(onnx_path: Path, dropout: float) -> FoodNet:
-    """Warm start from an exported food model (Conv+bias graph, Gemm head): exact weights copy.
+    """Warm start from an exported food model (Conv+bias graph, Gemm head): exact weights copy
+    (of the weights as the engine computes them, for a model with compressed weights).
 
     The not-food head starts at zero when the ONNX has none.
     """
     import onnx
-    from onnx import numpy_helper
+
+    from training.compress import constant_values
 
     graph = onnx.load(str(onnx_path)).graph
-    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    init = constant_values(graph)  # float32 even when the file stores its weights as int8 or float16
     convs = [n for n in graph.node if n.op_type == "Conv"]
     gemms = [n for n in graph.node if n.op_type == "Gemm"]
 

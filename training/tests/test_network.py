@@ -48,6 +48,33 @@ def test_exported_model_warm_starts_exactly(tmp_path):
             assert torch.allclose(a, b, atol=1e-4)
 
 
+def test_a_model_with_int8_weights_warm_starts_from_the_weights_it_computes(tmp_path):
+    """The shipped file stores int8 weights: a warm start must read the float32 values the graph
+    computes from them (not fail, and not start from the raw int8 codes)."""
+    import onnx
+
+    from training.compress import compress_file, constant_values
+
+    base = random_mobilenet()
+    net = FoodNet(fold_batch_norm(base.features), torch.nn.Linear(1280, 11), 0.2).eval()
+    path, small = tmp_path / "m.float32.onnx", tmp_path / "m.onnx"
+    export_onnx(net, path)
+    compress_file(path, small, "int8")
+    again = from_onnx(small, 0.2).eval()
+    graph = onnx.load(str(small)).graph
+    values = constant_values(graph)
+    first = next(n for n in graph.node if n.op_type == "Conv")
+    assert first.input[1] not in {t.name for t in graph.initializer}  # really computed, not stored
+    want = values[first.input[1]]
+    conv = next(m for m in again.features.modules() if isinstance(m, torch.nn.Conv2d))
+    assert np.array_equal(conv.weight.detach().numpy(), want)
+    # and the network is the float32 one up to int8 rounding
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        a, b = net(x)[0], again(x)[0]
+    assert torch.allclose(a, b, atol=0.05 * float(a.abs().max()))
+
+
 def test_forward_from_a_cached_stem_equals_the_whole_network():
     net = FoodNet(fold_batch_norm(random_mobilenet().features), torch.nn.Linear(1280, 11), 0.0).eval()
     x = torch.randn(1, 3, 160, 160)
