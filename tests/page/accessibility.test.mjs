@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { BAD, BROWSER, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { BAD, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
 
 const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
 const session = serverAndBrowser();
@@ -30,7 +30,7 @@ async function audit(page, state) {
 const choose = (page, file) => classifyWith(page, () => page.locator('#file-input').setInputFiles(file));
 
 describe('accessibility', () => {
-  test('axe finds nothing serious or critical while loading, ready, with a result, an error and the server answer', async () => {
+  test('axe finds nothing serious or critical while loading, ready, with a result, an error, the server answer and a grid', async () => {
     // The page's CSP allows its own scripts only; axe is injected by the test, so CSP is set aside here.
     const context = await session.browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
@@ -50,12 +50,15 @@ describe('accessibility', () => {
     await page.waitForFunction(() => document.querySelector('[data-testid="server-top-label"]').textContent.includes('Rice'),
       null, { timeout: 60_000 });
     await audit(page, 'the server answer');
+
+    await page.locator('#file-input').setInputFiles([path.join(GOLDEN, 'egg.jpg'), path.join(BAD, 'corrupt.jpg')]);
+    await page.waitForFunction(() => /^Classified 2 photos/.test(document.getElementById('grid-status').textContent),
+      null, { timeout: 60_000 });
+    await audit(page, 'a grid of several photos');
     await context.close();
   });
 
-  // Open question: in Firefox the skip link, focused by Tab, reads no outline in this check.
-  const skip = BROWSER === 'firefox' && 'Firefox: the skip link shows no outline to this check yet (under investigation)';
-  test('every control is reached with Tab, shows a focus ring, and a photo picked by keyboard is announced', { skip }, async () => {
+  test('every control is reached with Tab, shows a focus ring, and a photo picked by keyboard is announced', async () => {
     const context = await session.browser.newContext();
     const page = await openReady(context, session.server.baseUrl);
     // Every visible control a person can operate, by a name that identifies it.
@@ -73,7 +76,9 @@ describe('accessibility', () => {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => {
         const el = document.activeElement;
-        if (!el || el === document.body) return null;
+        // Past the last control Tab moves into the browser's own UI; headless Firefox then keeps
+        // moving document.activeElement but the document never has focus again (nor a ring).
+        if (!el || el === document.body || !el.matches(':focus')) return null;
         // A hidden file input shows its focus on the label that stands in for it.
         const shown = el.matches('input.visually-hidden') ? document.querySelector(`label[for="${el.id}"]`) : el;
         const style = getComputedStyle(shown);
@@ -91,11 +96,16 @@ describe('accessibility', () => {
     }
     for (const control of controls) assert.ok(reached.has(control), `${control} is never reached with Tab (reached: ${[...reached]})`);
 
-    // A sample photo chosen with the keyboard: the live region says what it is.
-    await page.locator('#samples button').first().focus();
-    await classifyWith(page, () => page.keyboard.press('Enter'));
-    const live = await page.locator('[aria-live]').evaluateAll((regions) => regions.map((r) => r.textContent).join(' '));
-    const top = await page.getByTestId('top-label').textContent();
+    // A sample photo chosen with the keyboard, on a fresh page (past the last control Tab went into
+    // the browser's UI, and headless Firefox keeps the document unfocused after that): Tab to it,
+    // press Enter, and the live region says what it is.
+    const fresh = await openReady(context, session.server.baseUrl);
+    const onSample = () => fresh.evaluate(() => document.activeElement?.matches('#samples button:focus') ?? false);
+    for (let i = 0; i < controls.length && !(await onSample()); i += 1) await fresh.keyboard.press('Tab');
+    assert.ok(await onSample(), 'Tab never reached a sample photo');
+    await classifyWith(fresh, () => fresh.keyboard.press('Enter'));
+    const live = await fresh.locator('[aria-live]').evaluateAll((regions) => regions.map((r) => r.textContent).join(' '));
+    const top = await fresh.getByTestId('top-label').textContent();
     assert.ok(top && top !== '—', 'no class shown');
     assert.ok(live.includes(top), `the live regions do not announce ${top}: ${live}`);
     await context.close();

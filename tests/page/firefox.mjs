@@ -34,8 +34,8 @@ class Locator {
     await (await this.element()).focus();
   }
 
-  async setInputFiles(file) {
-    await (await this.element()).uploadFile(file);
+  async setInputFiles(files) {
+    await (await this.element()).uploadFile(...[].concat(files));
   }
 
   async fill(text) {

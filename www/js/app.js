@@ -5,6 +5,7 @@ import { setupCamera } from './camera.js';
 import { showBusy, showColdStart, showError, showPreview, showResult } from './results.js';
 import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
 import { setupServerCompare } from './server-compare.js';
+import { setupPhotoGrid } from './photo-grid.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
@@ -31,7 +32,7 @@ client.addEventListener('progress', ({ detail: { loaded, total } }) => {
 client.ready.then((info) => {
   const readyMs = performance.now(); // Since navigation start: page open to ready.
   setStatus('ready', 'Ready: give it a photo.');
-  $('model-progress').hidden = true;
+  $('model-progress').closest('.load').dataset.done = '';
   $('progress-text').textContent = `Model ${(info.modelBytes / 1e6).toFixed(1)} MB, ${info.labels.length} classes.`;
   showColdStart(info.cold, readyMs);
   updateBrowserFigures({ modelMb: info.modelBytes / 1e6 });
@@ -60,7 +61,7 @@ async function classify(file) {
   }
 }
 
-setupInputs({ onPhoto: classify, onError: showError });
+setupInputs({ onPhoto: classify, onPhotos: setupPhotoGrid(client), onError: showError });
 setupCamera({
   button: $('camera-button'), panel: $('camera'), video: $('camera-video'),
   snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,

@@ -1,26 +1,20 @@
 // Every way a photo reaches the page: file picker, phone camera input, drag and drop, paste, samples.
 
-const SAMPLES = [
-  ['rice.jpg', 'Rice'],
-  ['ramen.jpg', 'Ramen'],
-  ['ice-cream.jpg', 'Ice cream'],
-  ['tom-yum.jpg', 'Tom yum'],
-  ['grilled-salmon.jpg', 'Grilled salmon'],
-  ['naan.jpg', 'Naan'],
-];
-
-function firstImage(dataTransfer) {
-  const files = [...(dataTransfer?.files || [])];
-  // Some apps paste an image with an empty type; take any file before giving up.
-  return files.find((f) => f.type.startsWith('image/')) || files[0] || null;
+/** The photos among the files: those typed as images, else (some apps give an empty type) all. */
+function photos(fileList) {
+  const files = [...(fileList || [])];
+  const images = files.filter((f) => f.type.startsWith('image/'));
+  return images.length ? images : files;
 }
 
-export function setupInputs({ onPhoto, onError }) {
+export function setupInputs({ onPhoto, onPhotos, onError }) {
+  // One photo gets the full answer; several get the grid.
+  const take = (files) => (files.length > 1 ? onPhotos(files) : onPhoto(files[0]));
   for (const id of ['file-input', 'capture-input']) {
     const input = document.getElementById(id);
     input.addEventListener('change', () => {
-      const [file] = input.files;
-      if (file) onPhoto(file);
+      const files = photos(input.files);
+      if (files.length) take(files);
       input.value = ''; // The same file picked again should classify again.
     });
   }
@@ -34,32 +28,22 @@ export function setupInputs({ onPhoto, onError }) {
     e.preventDefault();
     depth = 0;
     zone.classList.remove('dragging');
-    const file = firstImage(e.dataTransfer);
-    if (file) onPhoto(file);
+    const files = photos(e.dataTransfer?.files);
+    if (files.length) take(files);
     else onError('That was not a file. Drop a photo from your computer.');
   });
 
   document.addEventListener('paste', (e) => {
-    const file = firstImage(e.clipboardData);
+    const [file] = photos(e.clipboardData?.files);
     if (!file) return; // Ordinary text paste: not ours.
     e.preventDefault();
     onPhoto(file);
   });
 
-  const list = document.getElementById('samples');
-  for (const [file, name] of SAMPLES) {
-    const li = document.createElement('li');
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.dataset.sample = file;
-    button.setAttribute('aria-label', `Classify the sample photo: ${name}`);
-    const img = document.createElement('img');
-    img.src = `samples/${file}`;
-    img.alt = '';
-    img.loading = 'lazy';
-    const label = document.createElement('span');
-    label.textContent = name;
-    button.append(img, label);
+  // The sample buttons are in the page's markup (their space is there from the first paint).
+  for (const button of document.querySelectorAll('#samples button[data-sample]')) {
+    const file = button.dataset.sample;
+    const name = button.textContent.trim();
     button.addEventListener('click', async () => {
       try {
         const response = await fetch(`samples/${file}`);
@@ -69,7 +53,5 @@ export function setupInputs({ onPhoto, onError }) {
         onError(`The sample photo "${name}" could not be loaded.`);
       }
     });
-    li.append(button);
-    list.append(li);
   }
 }
