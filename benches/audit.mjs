@@ -6,8 +6,8 @@
 //
 // usage: node benches/audit.mjs [--out FILE]
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -47,12 +47,16 @@ async function lighthouse(url, preset) {
 
 /** Chromium's installability verdict for the page and the manifest it read. */
 async function installability(url) {
-  const browser = await chromium.launch({ executablePath: CHROME, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+  // A profile on disk: Chromium never offers to install an app from an incognito (in-memory) one.
+  const profile = mkdtempSync(path.join(tmpdir(), 'audit-profile-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROME, headless: true, args: ['--no-sandbox', '--disable-gpu'],
+  });
   try {
     const page = await browser.newPage();
     await page.goto(url);
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
-    const cdp = await page.context().newCDPSession(page);
+    const cdp = await browser.newCDPSession(page);
     const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
     const { url: manifestUrl, errors } = await cdp.send('Page.getAppManifest');
     return {
@@ -62,6 +66,7 @@ async function installability(url) {
     };
   } finally {
     await browser.close();
+    rmSync(profile, { recursive: true, force: true });
   }
 }
 

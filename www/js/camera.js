@@ -1,8 +1,11 @@
 // Live camera snapshot with getUserMedia, where the browser offers it.
 
 export function setupCamera({ button, panel, video, snap, close, onPhoto, onError }) {
-  if (!navigator.mediaDevices?.getUserMedia) return;
-  button.hidden = false;
+  // Shown from the first paint (nothing moves when this runs), hidden where there is no camera API.
+  if (!navigator.mediaDevices?.getUserMedia) {
+    button.hidden = true;
+    return;
+  }
   let stream = null;
 
   const stop = () => {
