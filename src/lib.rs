@@ -9,6 +9,7 @@ pub mod budget;
 pub mod classifier;
 pub mod decode;
 pub mod error;
+pub mod evaluation;
 pub mod metadata;
 pub mod prediction;
 pub mod preprocess;

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use crate::evaluation::{class_of_path, Answer, Tally};
 use crate::{Classification, Classifier, ClassifyError};
 
 #[wasm_bindgen(start)]
@@ -18,7 +19,11 @@ fn to_js_error(error: ClassifyError) -> JsError {
 /// `not_food_score` (`null`, not `undefined`, for a model without a not-food head), `timings`,
 /// `width`, `height`.
 fn to_js_object(result: &Classification) -> Result<JsValue, JsError> {
-    result
+    plain(result)
+}
+
+fn plain(value: &impl Serialize) -> Result<JsValue, JsError> {
+    value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&e.to_string()))
 }
@@ -74,9 +79,54 @@ impl FoodClassifier {
         to_js_object(&result)
     }
 
+    /// The class a photo's path in a picked folder names (`test/Rice/1.jpg`, Food-11's
+    /// `evaluation/3_12.jpg`), by the command line's `eval` rules; `undefined` for other files.
+    #[wasm_bindgen(js_name = classOfPath)]
+    pub fn class_of_path(&self, path: &str) -> Option<usize> {
+        class_of_path(path, &self.inner.metadata().labels)
+    }
+
+    /// A folder evaluation for this model: answers go in one at a time, `eval --json`'s report
+    /// comes out.
+    #[wasm_bindgen(js_name = startEvaluation)]
+    pub fn start_evaluation(&self) -> Evaluation {
+        let metadata = self.inner.metadata();
+        Evaluation {
+            tally: Tally::new(&metadata.labels, metadata.not_food.as_ref().map(|n| n.threshold)),
+        }
+    }
+
     /// The shorter side the model resizes to, so the page can downscale in the browser first.
     #[wasm_bindgen(getter, js_name = resizeShorterSide)]
     pub fn resize_shorter_side(&self) -> u32 {
         self.inner.metadata().input.resize_shorter_side
+    }
+}
+
+/// The tally of a folder evaluation under way (see `FoodClassifier.startEvaluation`).
+#[wasm_bindgen]
+pub struct Evaluation {
+    tally: Tally,
+}
+
+#[wasm_bindgen]
+impl Evaluation {
+    /// Counts the answer for a photo of class `truth`: its top class and whether it was judged
+    /// not food.
+    pub fn add(&mut self, truth: usize, predicted: usize, not_food: bool) -> Result<(), JsError> {
+        self.tally
+            .add(truth, Answer { predicted, not_food })
+            .map_err(|e| JsError::new(&e))
+    }
+
+    /// Records a photo that could not be classified, by its path in the folder.
+    #[wasm_bindgen(js_name = addFailure)]
+    pub fn add_failure(&mut self, path: &str, message: &str) {
+        self.tally.add_failure(path, message);
+    }
+
+    /// The report as a plain object, in `eval --json`'s shape.
+    pub fn report(&self) -> Result<JsValue, JsError> {
+        plain(&self.tally.report())
     }
 }

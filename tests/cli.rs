@@ -146,7 +146,44 @@ fn eval_matches_folders_to_labels_and_reports_json() {
     assert_eq!(report["per_class"]["Seafood"], 0.0);
     assert!(report["per_class"].get("Bread").is_none());
     assert_eq!(report["confusion"][8][9], 1, "Seafood row, Soup column");
-    assert!(text(&out.stderr).contains("\"notes\""));
+    assert!(
+        text(&out.stderr).contains("skipped 1 files"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("notes/bread.jpg"));
+}
+
+#[test]
+fn eval_reads_food11_naming_and_names_unreadable_photos_by_relative_path() {
+    // Food-11's own layout: `<class index>_<n>.jpg` in an `evaluation` folder (3 = Egg, 7 = Rice,
+    // 8 = Seafood), plus a damaged photo and a file that is not a photo of a class.
+    let dir = scratch("food11").join("evaluation");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, photo) in [
+        ("3_0.jpg", "egg.jpg"),
+        ("7_0.jpg", "rice.jpg"),
+        ("8_0.jpg", "seafood.jpg"),
+    ] {
+        std::fs::copy(fixture("golden").join(photo), dir.join(name)).unwrap();
+    }
+    std::fs::copy(fixture("bad/corrupt.jpg"), dir.join("7_1.jpg")).unwrap();
+    std::fs::write(dir.join("README.txt"), "not a photo").unwrap();
+    let out = food_classifier(&["eval", dir.to_str().unwrap(), "--json"]);
+    std::fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["images"], 3);
+    assert_eq!(report["per_class"]["Egg"], 1.0);
+    assert_eq!(report["per_class"]["Rice"], 1.0);
+    assert_eq!(report["confusion"][8][9], 1, "Seafood row, Soup column");
+    let failed = report["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0].as_str().unwrap().starts_with("evaluation/7_1.jpg: "),
+        "{failed:?}"
+    );
+    assert!(text(&out.stderr).contains("evaluation/README.txt"));
 }
 
 #[test]

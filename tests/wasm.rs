@@ -144,3 +144,40 @@ fn photos_cut_short_are_named_for_the_engine_to_decode() {
         .unwrap_err();
     assert!(error_message(truncated).contains("ends before the image does"));
 }
+
+#[wasm_bindgen_test]
+fn a_folder_evaluation_in_the_browser_reports_what_eval_reports() {
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    assert_eq!(classifier.class_of_path("test/Noodles-Pasta/1.jpg"), Some(6));
+    assert_eq!(classifier.class_of_path("evaluation/8_3.jpg"), Some(8));
+    assert_eq!(classifier.class_of_path("holiday/notes.txt"), None);
+    let mut evaluation = classifier.start_evaluation();
+    for (path, photo) in [("test/Rice/1.jpg", "Rice"), ("test/Seafood/1.jpg", "Seafood")] {
+        let truth = classifier.class_of_path(path).unwrap();
+        let result = classifier.classify_image(golden_photo(photo), 1).unwrap();
+        let predictions: Array = get(&result, "predictions").dyn_into().unwrap();
+        let predicted = get(&predictions.get(0), "index").as_f64().unwrap() as usize;
+        let not_food = get(&result, "not_food").as_bool().unwrap();
+        evaluation.add(truth, predicted, not_food).unwrap();
+    }
+    evaluation.add_failure("test/Rice/2.jpg", "the image is truncated or corrupt");
+    assert!(
+        evaluation.add(11, 0, false).is_err(),
+        "a class index past the labels"
+    );
+    let report = evaluation.report().unwrap();
+    assert_eq!(get(&report, "images").as_f64(), Some(2.0));
+    assert_eq!(
+        get(&report, "accuracy").as_f64(),
+        Some(0.5),
+        "seafood.jpg is called Soup"
+    );
+    let confusion: Array = get(&report, "confusion").dyn_into().unwrap();
+    let seafood_row: Array = confusion.get(8).dyn_into().unwrap();
+    assert_eq!(seafood_row.get(9).as_f64(), Some(1.0));
+    let failed: Array = get(&report, "failed").dyn_into().unwrap();
+    assert_eq!(
+        failed.get(0).as_string().unwrap(),
+        "test/Rice/2.jpg: the image is truncated or corrupt"
+    );
+}

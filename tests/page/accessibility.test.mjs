@@ -4,8 +4,10 @@
 // the live region.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BAD, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { BAD, BROWSER, GOLDEN, ROOT, classifyWith, labelledFolders, openReady, serverAndBrowser } from './harness.mjs';
 
 const AXE = path.join(ROOT, 'node_modules/axe-core/axe.min.js');
 const session = serverAndBrowser();
@@ -30,7 +32,7 @@ async function audit(page, state) {
 const choose = (page, file) => classifyWith(page, () => page.locator('#file-input').setInputFiles(file));
 
 describe('accessibility', () => {
-  test('axe finds nothing serious or critical while loading, ready, with a result, an error, the server answer and a grid', async () => {
+  test('axe finds nothing serious or critical while loading, ready, with a result, an error, the server answer, a grid and a folder evaluation', async () => {
     // The page's CSP allows its own scripts only; axe is injected by the test, so CSP is set aside here.
     const context = await session.browser.newContext({ bypassCSP: true });
     const page = await context.newPage();
@@ -55,6 +57,17 @@ describe('accessibility', () => {
     await page.waitForFunction(() => /^Classified 2 photos/.test(document.getElementById('grid-status').textContent),
       null, { timeout: 60_000 });
     await audit(page, 'a grid of several photos');
+
+    // Firefox's driver cannot hand a folder to the folder picker (see folder-eval.test.mjs).
+    if (BROWSER !== 'firefox') {
+      const scratch = mkdtempSync(path.join(tmpdir(), 'a11y-'));
+      await page.locator('#folder-input').setInputFiles(labelledFolders(scratch).classes);
+      await page.waitForFunction(() => /^Evaluated/.test(document.getElementById('eval-status').textContent), null, { timeout: 120_000 });
+      await page.locator('#eval-confusion tbody button').first().click();
+      await page.waitForFunction(() => !document.getElementById('eval-cell').hidden);
+      await audit(page, 'a folder evaluation');
+      rmSync(scratch, { recursive: true, force: true });
+    }
     await context.close();
   });
 

@@ -2,7 +2,7 @@
 // browser: Debian's Chromium (Playwright), or Firefox ESR with PAGE_BROWSER=firefox (./firefox.mjs).
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { after, before } from 'node:test';
@@ -12,7 +12,7 @@ import { launchFirefox } from './firefox.mjs';
 export const ROOT = path.resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const GOLDEN = path.join(ROOT, 'tests/fixtures/golden');
 export const BAD = path.join(ROOT, 'tests/fixtures/bad');
-const SERVER = path.join(ROOT, 'target/release/food-classifier');
+export const SERVER = path.join(ROOT, 'target/release/food-classifier');
 
 /** The browser these tests drive: 'chromium' (the default) or 'firefox'. */
 export const BROWSER = process.env.PAGE_BROWSER || 'chromium';
@@ -114,4 +114,29 @@ export function serverAndBrowser(options) {
     await session.server?.stop();
   });
   return session;
+}
+
+/** Folders built from the committed golden photos: class folders (with a damaged photo and files
+ * that name no class) and Food-11's `evaluation/<class number>_<n>.jpg`, `copies` of each photo, in
+ * a new folder under `scratch`. */
+export function labelledFolders(scratch, copies = 1) {
+  const golden = JSON.parse(readFileSync(path.join(ROOT, 'tests/fixtures/golden.json'), 'utf8'));
+  const labels = JSON.parse(readFileSync(path.join(ROOT, 'models/model.json'), 'utf8')).labels;
+  const root = mkdtempSync(path.join(scratch, 'eval-'));
+  const classes = path.join(root, 'test');
+  const food11 = path.join(root, 'evaluation');
+  mkdirSync(food11, { recursive: true });
+  for (const g of golden) {
+    const folder = path.join(classes, g.label.replace('/', '-'));
+    mkdirSync(folder, { recursive: true });
+    for (let n = 0; n < copies; n += 1) {
+      copyFileSync(path.join(ROOT, 'tests/fixtures', g.file), path.join(folder, `${n}-${path.basename(g.file)}`));
+      copyFileSync(path.join(ROOT, 'tests/fixtures', g.file), path.join(food11, `${labels.indexOf(g.label)}_${n}.jpg`));
+    }
+  }
+  copyFileSync(path.join(BAD, 'corrupt.jpg'), path.join(classes, 'Rice', 'corrupt.jpg'));
+  mkdirSync(path.join(classes, 'notes'));
+  writeFileSync(path.join(classes, 'notes', 'todo.txt'), 'not a class\n');
+  writeFileSync(path.join(food11, 'README.txt'), 'not a photo\n');
+  return { classes, food11 };
 }

@@ -6,6 +6,7 @@ import { showBusy, showColdStart, showError, showPreview, showResult } from './r
 import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
 import { setupServerCompare } from './server-compare.js';
 import { setupPhotoGrid } from './photo-grid.js';
+import { setupFolderEvaluation } from './folder-eval.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
@@ -61,7 +62,9 @@ async function classify(file) {
   }
 }
 
-setupInputs({ onPhoto: classify, onPhotos: setupPhotoGrid(client), onError: showError });
+setupInputs({
+  onPhoto: classify, onPhotos: setupPhotoGrid(client), onFolder: setupFolderEvaluation(client, client.ready), onError: showError,
+});
 setupCamera({
   button: $('camera-button'), panel: $('camera'), video: $('camera-video'),
   snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,

@@ -4,6 +4,7 @@ export class ClassifierClient extends EventTarget {
   constructor(workerUrl) {
     super();
     this.pending = new Map();
+    this.evaluations = new Map();
     this.nextId = 1;
     this.worker = new Worker(workerUrl, { type: 'module' });
     this.ready = new Promise((resolve, reject) => {
@@ -19,11 +20,30 @@ export class ClassifierClient extends EventTarget {
   }
 
   settle(data) {
+    const evaluation = this.evaluations.get(data.id);
+    if (evaluation) {
+      evaluation(data);
+      if (data.type === 'evaluation-done' || data.type === 'error') this.evaluations.delete(data.id);
+      return;
+    }
     const entry = this.pending.get(data.id);
     if (!entry) return;
     this.pending.delete(data.id);
     if (data.type === 'result') entry.resolve({ ...data.result, worker_ms: data.worker_ms });
     else entry.reject(new Error(data.message));
+  }
+
+  /**
+   * Evaluates a labelled folder (`entries`: `{file, path}`, path as in the folder) in the worker.
+   * `onMessage` gets evaluation-start, one evaluation-photo per photo and evaluation-done (or
+   * error, with a message, if the run could not start);
+   * the returned function cancels after the photo in progress.
+   */
+  evaluate(entries, onMessage) {
+    const id = this.nextId++;
+    this.evaluations.set(id, onMessage);
+    this.worker.postMessage({ type: 'evaluate', id, entries });
+    return () => this.worker.postMessage({ type: 'cancel', id });
   }
 
   /** Classifies a File/Blob in the worker; resolves with predictions and timings. */

@@ -7,7 +7,7 @@ function photos(fileList) {
   return images.length ? images : files;
 }
 
-export function setupInputs({ onPhoto, onPhotos, onError }) {
+export function setupInputs({ onPhoto, onPhotos, onFolder, onError }) {
   // One photo gets the full answer; several get the grid.
   const take = (files) => (files.length > 1 ? onPhotos(files) : onPhoto(files[0]));
   for (const id of ['file-input', 'capture-input']) {
@@ -28,6 +28,13 @@ export function setupInputs({ onPhoto, onPhotos, onError }) {
     e.preventDefault();
     depth = 0;
     zone.classList.remove('dragging');
+    // A dropped folder is evaluated; its entries exist only while the event lasts.
+    const folders = [...(e.dataTransfer?.items || [])].map((item) => item.webkitGetAsEntry?.())
+      .filter((entry) => entry?.isDirectory);
+    if (folders.length) {
+      onFolder(folders);
+      return;
+    }
     const files = photos(e.dataTransfer?.files);
     if (files.length) take(files);
     else onError('That was not a file. Drop a photo from your computer.');

@@ -2,41 +2,12 @@
 // photo's pixels at a time, plus a small thumbnail of each), shown in a grid with the top class
 // and its probability, and exportable as CSV. Stop ends the run after the photo in progress.
 
+import { download, thumbnail, toCsv } from './files.js';
+
 const $ = (id) => document.getElementById(id);
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
 const THUMB_SIDE = 160;
-
-/** A small JPEG of the photo for the grid, or null where the browser cannot draw it (HEIC). */
-async function thumbnail(file) {
-  try {
-    const bitmap = await createImageBitmap(file);
-    const scale = THUMB_SIDE / Math.min(bitmap.width, bitmap.height);
-    const canvas = document.createElement('canvas');
-    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
-    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
-    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-    bitmap.close();
-    const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', 0.8));
-    return blob ? URL.createObjectURL(blob) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** One CSV field, quoted when it holds a comma, a quote or a line break. */
-function csvField(value) {
-  const text = value == null ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
 const CSV_COLUMNS = ['file', 'top_class', 'probability', 'not_food', 'not_food_score', 'inference_ms', 'error'];
-
-/** The rows as a CSV document (header first), one line per photo. */
-export function toCsv(rows) {
-  return [CSV_COLUMNS, ...rows.map((r) => CSV_COLUMNS.map((c) => r[c]))]
-    .map((fields) => fields.map(csvField).join(','))
-    .join('\r\n') + '\r\n';
-}
 
 function tile(file) {
   const li = document.createElement('li');
@@ -62,20 +33,13 @@ export function setupPhotoGrid(client) {
   const status = $('grid-status');
   const bar = $('grid-progress');
   const stop = $('grid-stop');
-  const download = $('grid-csv');
+  const csv = $('grid-csv');
   let run = 0;
   let rows = [];
   let urls = [];
 
   stop.addEventListener('click', () => { run += 1; });
-  download.addEventListener('click', () => {
-    const url = URL.createObjectURL(new Blob([toCsv(rows)], { type: 'text/csv' }));
-    const link = document.createElement('a');
-    link.href = url;
-    link.download = 'food-classifier-photos.csv';
-    link.click();
-    setTimeout(() => URL.revokeObjectURL(url), 0);
-  });
+  csv.addEventListener('click', () => download('food-classifier-photos.csv', toCsv(CSV_COLUMNS, rows), 'text/csv'));
 
   /** Classifies every file in turn into the grid, replacing an earlier grid. */
   return async function classifyAll(files) {
@@ -90,7 +54,7 @@ export function setupPhotoGrid(client) {
     bar.max = files.length;
     bar.value = 0;
     stop.hidden = false;
-    download.disabled = true;
+    csv.disabled = true;
     root.setAttribute('aria-busy', 'true');
     status.textContent = `Classifying ${files.length} photos…`;
     let done = 0;
@@ -130,7 +94,7 @@ export function setupPhotoGrid(client) {
     }
     root.removeAttribute('aria-busy');
     stop.hidden = true;
-    download.disabled = rows.length === 0;
+    csv.disabled = rows.length === 0;
     status.textContent = done === files.length
       ? `Classified ${done} photos.`
       : `Stopped after ${done} of ${files.length} photos.`;

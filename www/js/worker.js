@@ -1,5 +1,7 @@
 // The inference worker: owns the wasm engine and the model so the page never blocks.
-// Messages in: {type:'classify', id, blob}. Out: progress, ready, failed, result, error.
+// Messages in: {type:'classify', id, blob}, {type:'evaluate', id, entries: [{file, path}]},
+// {type:'cancel', id}. Out: progress, ready, failed, result, error, evaluation-start,
+// evaluation-photo (one per photo), evaluation-done (the report).
 import init, { FoodClassifier, isCutShort } from '../pkg/food_classifier.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
@@ -70,10 +72,60 @@ const ready = start().catch((error) => {
   throw error;
 });
 
+// Folder evaluations asked to stop; checked between photos.
+const cancelled = new Set();
+
+/**
+ * Classifies every photo of a picked folder whose path names a class, one at a time (one photo's
+ * pixels in memory), tallying in the engine by the command line's rules; reports each photo as it
+ * is done and the report at the end.
+ */
+async function evaluate({ id, entries }) {
+  const evaluation = classifier.startEvaluation();
+  const photos = [];
+  for (const [index, entry] of entries.entries()) {
+    const truth = classifier.classOfPath(entry.path);
+    if (truth !== undefined) photos.push({ ...entry, index, truth });
+  }
+  postMessage({ type: 'evaluation-start', id, total: photos.length, skipped: entries.length - photos.length });
+  try {
+    for (const photo of photos) {
+      if (cancelled.has(id)) break;
+      const t0 = performance.now();
+      const answer = { type: 'evaluation-photo', id, index: photo.index, path: photo.path, truth: photo.truth };
+      try {
+        const result = await classify(photo.file);
+        const [top] = result.predictions;
+        const notFood = result.not_food === true;
+        evaluation.add(photo.truth, top.index, notFood);
+        Object.assign(answer, { predicted: top.index, probability: top.probability, not_food: notFood });
+      } catch (error) {
+        const message = error?.message || String(error);
+        evaluation.addFailure(photo.path, message);
+        answer.error = message;
+      }
+      answer.ms = performance.now() - t0;
+      postMessage(answer);
+    }
+    postMessage({ type: 'evaluation-done', id, report: evaluation.report(), cancelled: cancelled.has(id) });
+  } finally {
+    cancelled.delete(id);
+    evaluation.free();
+  }
+}
+
 self.onmessage = async ({ data }) => {
-  if (data.type !== 'classify') return;
+  if (data.type === 'cancel') {
+    cancelled.add(data.id);
+    return;
+  }
   try {
     await ready;
+    if (data.type === 'evaluate') {
+      await evaluate(data);
+      return;
+    }
+    if (data.type !== 'classify') return;
     const t0 = performance.now();
     const result = await classify(data.blob);
     postMessage({ type: 'result', id: data.id, result, worker_ms: performance.now() - t0 });
