@@ -36,7 +36,7 @@ impl Classifier {
         if onnx.is_empty() {
             return Err(ClassifyError::BadModel("the model file is empty".into()));
         }
-        let bad_model = |e: TractError| ClassifyError::BadModel(format!("{e:#}"));
+        let bad_model = |e: TractError| load_error(&format!("{e:#}"));
         let shape = metadata.input.shape;
         let mut model = tract_onnx::onnx()
             .model_for_read(&mut std::io::Cursor::new(onnx))
@@ -203,4 +203,42 @@ fn select_outputs(model: &InferenceModel, metadata: &ModelMetadata) -> Result<TV
         outputs.push(outlet);
     }
     Ok(outputs)
+}
+
+/// The engine's load failure as the person should read it: an operator it cannot run by name,
+/// anything else as the engine words it.
+fn load_error(message: &str) -> ClassifyError {
+    // The engine says `Translating node #1 "name" Unimplemented(Det) ToTypedTranslator: …`.
+    let unsupported = message.split_once("Unimplemented(").and_then(|(before, rest)| {
+        let op = rest.split_once(')')?.0;
+        let node = before
+            .rsplit_once('"')
+            .and_then(|(head, _)| head.rsplit_once('"'))
+            .map(|(_, n)| n);
+        Some((op.to_string(), node.unwrap_or("?").to_string()))
+    });
+    match unsupported {
+        Some((op, node)) if !op.is_empty() => ClassifyError::UnsupportedOperator { op, node },
+        _ => ClassifyError::BadModel(message.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unsupported_operator_is_named() {
+        let error = load_error(
+            r#"Translating node #1 "y" Unimplemented(Det) ToTypedTranslator: Operator can not be made a TypedOp."#,
+        );
+        assert_eq!(
+            error.to_string(),
+            r#"the model uses the ONNX operator Det (node "y"), which this engine cannot run"#
+        );
+        assert!(matches!(
+            load_error("Failed analyse for node #1"),
+            ClassifyError::BadModel(_)
+        ));
+    }
 }

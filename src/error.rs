@@ -52,6 +52,11 @@ pub enum ClassifyError {
     #[error("the model could not be loaded: {0}")]
     BadModel(String),
 
+    /// The ONNX graph uses an operator the engine cannot run; named so the person knows what to
+    /// change in their export.
+    #[error("the model uses the ONNX operator {op} (node \"{node}\"), which this engine cannot run")]
+    UnsupportedOperator { op: String, node: String },
+
     /// `model.json` is missing fields or inconsistent.
     #[error("the model metadata is invalid: {0}")]
     BadMetadata(String),

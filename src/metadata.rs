@@ -60,9 +60,15 @@ impl NotFoodContract {
 /// How a photo becomes the input tensor, exactly as in training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputContract {
-    /// `[1, 3, H, W]` (NCHW).
+    /// `[1, 3, H, W]` for NCHW, `[1, H, W, 3]` for NHWC.
     pub shape: [usize; 4],
-    /// Length of the shorter side after resizing, before the centre crop.
+    /// Where the channels are; NCHW (PyTorch's exports) when absent.
+    #[serde(default)]
+    pub layout: Layout,
+    /// How the photo is fitted to the input; the shorter side and a centre crop when absent.
+    #[serde(default)]
+    pub crop: Crop,
+    /// Length of the shorter side after resizing, before the centre crop (unused with no crop).
     pub resize_shorter_side: u32,
     /// Multiplier taking a byte to `[0, 1]`.
     pub scale: f32,
@@ -70,10 +76,48 @@ pub struct InputContract {
     pub std: [f32; 3],
 }
 
+/// The order of the input tensor's axes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Layout {
+    /// Batch, channels, rows, columns: PyTorch and this project's model.
+    #[default]
+    #[serde(rename = "NCHW")]
+    Nchw,
+    /// Batch, rows, columns, channels: Keras and TensorFlow exports.
+    #[serde(rename = "NHWC")]
+    Nhwc,
+}
+
+/// How a photo of any shape is fitted to the model's input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Crop {
+    /// Shorter side to `resize_shorter_side`, then the centre of it (torchvision's recipe).
+    #[default]
+    Center,
+    /// Straight to the input size, not keeping the aspect ratio (the lab's Keras apps).
+    None,
+}
+
 impl InputContract {
     /// Side lengths of the model input as `(width, height)`.
     pub fn crop_size(&self) -> (u32, u32) {
-        (self.shape[3] as u32, self.shape[2] as u32)
+        let [_, a, b, c] = self.shape;
+        let (h, w) = match self.layout {
+            Layout::Nchw => (b, c),
+            Layout::Nhwc => (a, b),
+        };
+        (w as u32, h as u32)
+    }
+
+    /// The shorter side a photo may be scaled down to before preprocessing without losing
+    /// anything the model sees (what the page asks the browser to decode to).
+    pub fn decode_side(&self) -> u32 {
+        let (w, h) = self.crop_size();
+        match self.crop {
+            Crop::Center => self.resize_shorter_side,
+            Crop::None => w.max(h),
+        }
     }
 }
 
@@ -91,11 +135,16 @@ impl ModelMetadata {
         if self.labels.is_empty() {
             return bad("no labels".into());
         }
-        let [n, c, h, w] = self.input.shape;
+        let shape = self.input.shape;
+        let (n, c, expected) = match self.input.layout {
+            Layout::Nchw => (shape[0], shape[1], "[1, 3, H, W] (NCHW)"),
+            Layout::Nhwc => (shape[0], shape[3], "[1, H, W, 3] (NHWC)"),
+        };
+        let (w, h) = self.input.crop_size();
         if n != 1 || c != 3 || h == 0 || w == 0 || h > 4096 || w > 4096 {
-            return bad(format!("input shape {:?} is not [1, 3, H, W]", self.input.shape));
+            return bad(format!("input shape {shape:?} is not {expected}"));
         }
-        if (self.input.resize_shorter_side as usize) < h.min(w) {
+        if self.input.crop == Crop::Center && self.input.resize_shorter_side < h.min(w) {
             return bad(format!(
                 "resize_shorter_side {} is smaller than the {h}x{w} crop",
                 self.input.resize_shorter_side
@@ -138,6 +187,51 @@ mod tests {
         assert_eq!(meta.labels[6], "Noodles/Pasta");
         assert_eq!(meta.input.crop_size(), (224, 224));
         assert_eq!(meta.output.unwrap().name, "logits");
+    }
+
+    fn with_input(change: impl Fn(&mut serde_json::Value)) -> Result<ModelMetadata, ClassifyError> {
+        let mut json: serde_json::Value = serde_json::from_str(SHIPPED).unwrap();
+        change(&mut json["input"]);
+        ModelMetadata::from_json(&json.to_string())
+    }
+
+    #[test]
+    fn layout_and_crop_default_to_nchw_and_centre_and_are_checked() {
+        let meta = with_input(|input| {
+            input.as_object_mut().unwrap().remove("layout");
+            input.as_object_mut().unwrap().remove("crop");
+        })
+        .unwrap();
+        assert_eq!((meta.input.layout, meta.input.crop), (Layout::Nchw, Crop::Center));
+        assert_eq!(meta.input.decode_side(), 224);
+
+        // A Keras-style model: NHWC, 160x192, straight resize (its resize_shorter_side unused).
+        let keras = with_input(|input| {
+            input["layout"] = "NHWC".into();
+            input["crop"] = "none".into();
+            input["shape"] = serde_json::json!([1, 160, 192, 3]);
+            input["resize_shorter_side"] = 1.into();
+        })
+        .unwrap();
+        assert_eq!(keras.input.crop_size(), (192, 160));
+        assert_eq!(keras.input.decode_side(), 192);
+
+        for (change, words) in [
+            (serde_json::json!({"layout": "NHWC"}), "NHWC"),
+            (serde_json::json!({"layout": "HWC"}), "unknown variant"),
+            (serde_json::json!({"crop": "fill"}), "unknown variant"),
+        ] {
+            let error = with_input(|input| {
+                for (k, v) in change.as_object().unwrap() {
+                    input[k] = v.clone();
+                }
+            })
+            .unwrap_err();
+            assert!(
+                matches!(&error, ClassifyError::BadMetadata(m) if m.contains(words)),
+                "{change}: {error}"
+            );
+        }
     }
 
     fn with_not_food(section: &str) -> Result<ModelMetadata, ClassifyError> {

@@ -1,11 +1,12 @@
 //! Pixels to the model's input tensor, exactly as training did it (torchvision on PIL):
-//! shorter side to `resize_shorter_side` with antialiased bilinear, centre crop, mean/std, NCHW.
+//! shorter side to `resize_shorter_side` with antialiased bilinear, centre crop, mean/std, NCHW;
+//! or, for models that want it, a straight resize to the input size and NHWC.
 //!
 //! Only the pixels inside the crop are ever computed, so a 12 MP photo costs one pass over
 //! its rows, and the working memory is a few filtered rows whatever the image's size or shape.
 
 use crate::error::ClassifyError;
-use crate::metadata::InputContract;
+use crate::metadata::{Crop, InputContract, Layout};
 
 /// Borrowed interleaved 8-bit pixels, RGB (3 channels) or RGBA (4; alpha ignored).
 #[derive(Debug, Clone, Copy)]
@@ -116,13 +117,17 @@ impl AxisTaps {
     }
 }
 
-/// Builds the NCHW float tensor for `pixels` according to `contract`.
+/// Builds the float tensor for `pixels` according to `contract` (its crop and layout).
 pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32> {
     let (crop_w, crop_h) = contract.crop_size();
-    let (resized_w, resized_h) = resized_size(pixels.width, pixels.height, contract.resize_shorter_side);
+    let (resized_w, resized_h) = match contract.crop {
+        Crop::Center => resized_size(pixels.width, pixels.height, contract.resize_shorter_side),
+        Crop::None => (crop_w, crop_h),
+    };
     let (cw, ch) = (crop_w as usize, crop_h as usize);
     let cols = AxisTaps::bilinear(pixels.width, resized_w, crop_offset(resized_w, crop_w), cw);
     let rows = AxisTaps::bilinear(pixels.height, resized_h, crop_offset(resized_h, crop_h), ch);
+    let nhwc = contract.layout == Layout::Nhwc;
 
     // Horizontal pass, one input row at a time as the vertical pass first needs it, into a ring
     // of `rows.taps` filtered rows: the rows one output row reads are consecutive and move down
@@ -148,7 +153,7 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
         }
     };
 
-    // Vertical pass, fused with normalisation and the HWC -> CHW transpose.
+    // Vertical pass, fused with normalisation and, for NCHW, the HWC -> CHW transpose.
     let gain: [f32; 3] = std::array::from_fn(|c| contract.scale / contract.std[c]);
     let bias: [f32; 3] = std::array::from_fn(|c| contract.mean[c] / contract.std[c]);
     let plane = cw * ch;
@@ -170,7 +175,12 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
         }
         for (x, px) in acc.chunks_exact(3).enumerate() {
             for c in 0..3 {
-                tensor[c * plane + y * cw + x] = px[c] * gain[c] - bias[c];
+                let at = if nhwc {
+                    (y * cw + x) * 3 + c
+                } else {
+                    c * plane + y * cw + x
+                };
+                tensor[at] = px[c] * gain[c] - bias[c];
             }
         }
     }
@@ -184,6 +194,8 @@ mod tests {
     fn contract(side: u32, crop: usize) -> InputContract {
         InputContract {
             shape: [1, 3, crop, crop],
+            layout: Layout::Nchw,
+            crop: Crop::Center,
             resize_shorter_side: side,
             scale: 1.0 / 255.0,
             mean: [0.0; 3],
@@ -289,5 +301,45 @@ mod tests {
             PixelView::new(&[], 0, 0, 4).unwrap_err(),
             ClassifyError::EmptyInput
         );
+    }
+
+    #[test]
+    fn nhwc_is_the_same_values_with_channels_last() {
+        let data: Vec<u8> = (0..5 * 3 * 3).map(|v| (v * 7 % 256) as u8).collect();
+        let view = PixelView::new(&data, 5, 3, 3).unwrap();
+        let nchw = to_input_tensor(&view, &contract(3, 3));
+        let nhwc = to_input_tensor(
+            &view,
+            &InputContract {
+                shape: [1, 3, 3, 3],
+                layout: Layout::Nhwc,
+                ..contract(3, 3)
+            },
+        );
+        for c in 0..3 {
+            for i in 0..9 {
+                assert_eq!(nhwc[i * 3 + c], nchw[c * 9 + i]);
+            }
+        }
+    }
+
+    #[test]
+    fn no_crop_resizes_the_whole_photo_to_the_input() {
+        // 8x2, the two leftmost columns black, the rest white. Straight to 2x2 sees the black
+        // edge; the centre crop of the same photo (columns 3 and 4) does not.
+        let data: Vec<u8> = (0..2)
+            .flat_map(|_| (0..8).flat_map(|x| [if x < 2 { 0 } else { 255 }; 3]))
+            .collect();
+        let view = PixelView::new(&data, 8, 2, 3).unwrap();
+        let whole = to_input_tensor(
+            &view,
+            &InputContract {
+                crop: Crop::None,
+                ..contract(2, 2)
+            },
+        );
+        assert!(whole[0] < 0.6 && whole[1] > 0.999, "{whole:?}");
+        let middle = to_input_tensor(&view, &contract(2, 2));
+        assert!(middle[0] > 0.999 && middle[1] > 0.999, "{middle:?}");
     }
 }

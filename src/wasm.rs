@@ -96,10 +96,11 @@ impl FoodClassifier {
         }
     }
 
-    /// The shorter side the model resizes to, so the page can downscale in the browser first.
+    /// The shorter side a photo may be downscaled to before it is sent (what the model resizes
+    /// to, or its input's longer side for a straight resize), so the browser can do that first.
     #[wasm_bindgen(getter, js_name = resizeShorterSide)]
     pub fn resize_shorter_side(&self) -> u32 {
-        self.inner.metadata().input.resize_shorter_side
+        self.inner.metadata().input.decode_side()
     }
 }
 

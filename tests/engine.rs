@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use food_classifier::decode::{decode_image, DEFAULT_MAX_PIXELS};
-use food_classifier::metadata::InputContract;
+use food_classifier::metadata::{Crop, InputContract, Layout};
 use food_classifier::preprocess::{to_input_tensor, PixelView};
 use food_classifier::{Classifier, ClassifyError};
 use serde::Deserialize;
@@ -96,6 +96,8 @@ fn preprocessing_matches_pil_resampling() {
     let view = PixelView::new(image.as_raw(), image.width(), image.height(), 3).unwrap();
     let contract = InputContract {
         shape: [1, 3, 128, 128],
+        layout: Layout::Nchw,
+        crop: Crop::Center,
         resize_shorter_side: 160,
         scale: 1.0 / 255.0,
         mean: [0.0; 3],
@@ -354,4 +356,14 @@ fn outputs_named_in_model_json_must_exist_in_the_model() {
         &metadata(Some(("logits", 0.5))),
         &["both the class output and not_food.output"],
     );
+}
+
+#[test]
+fn a_model_with_an_operator_the_engine_lacks_is_refused_by_its_name() {
+    let error = Classifier::from_bytes(&fixture("unsupported-op.onnx"), &metadata(None)).unwrap_err();
+    assert!(
+        matches!(&error, ClassifyError::UnsupportedOperator { op, .. } if op == "Det"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("ONNX operator Det"), "{error}");
 }

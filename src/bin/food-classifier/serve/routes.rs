@@ -40,9 +40,10 @@ fn classify_status(error: &ClassifyError) -> StatusCode {
         ClassifyError::CorruptImage(_)
         | ClassifyError::TooManyPixels { .. }
         | ClassifyError::PixelBufferSize { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        ClassifyError::BadModel(_) | ClassifyError::BadMetadata(_) | ClassifyError::Inference(_) => {
-            StatusCode::INTERNAL_SERVER_ERROR
-        }
+        ClassifyError::BadModel(_)
+        | ClassifyError::UnsupportedOperator { .. }
+        | ClassifyError::BadMetadata(_)
+        | ClassifyError::Inference(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
