@@ -16,6 +16,24 @@ use crate::error::{ClassifyError, SizeLimit};
 /// nasty inputs and mutated photos against it.
 pub const MEMORY_BUDGET: u64 = 150_000_000;
 
+/// The largest model file the engine loads, in bytes. tract holds the file and the optimised
+/// network (about twice the weights) at once while loading; a browser tab's wasm memory tops out
+/// at 4 GiB and phones give far less. The largest of the lab's models (VGG16, 528 MB of float
+/// weights) is over it; MobileNets, ResNet50 (98 MB) and EfficientNets fit.
+pub const MAX_MODEL_BYTES: u64 = 256_000_000;
+
+/// Refuses a model file of `len` bytes before it is read, when it is over [`MAX_MODEL_BYTES`].
+pub fn check_model_size(len: u64) -> Result<(), ClassifyError> {
+    if len > MAX_MODEL_BYTES {
+        return Err(ClassifyError::BadModel(format!(
+            "the file is {} MB; the engine loads models up to {} MB",
+            len.div_ceil(1_000_000),
+            MAX_MODEL_BYTES / 1_000_000
+        )));
+    }
+    Ok(())
+}
+
 /// What preprocessing and inference allocate besides the decoded pixels (the input tensor and
 /// tract's activations: under 7 MB measured), kept back from what a decoder may hold.
 const PIPELINE_RESERVE: u64 = 16_000_000;
@@ -74,5 +92,15 @@ mod tests {
         );
         assert_eq!(pixel_bytes(u32::MAX, u32::MAX, 8), u64::MAX);
         assert_eq!(pixel_bytes(4032, 3024, 3), 36_578_304);
+    }
+
+    #[test]
+    fn models_over_the_limit_are_refused_before_loading() {
+        assert!(check_model_size(MAX_MODEL_BYTES).is_ok());
+        let error = check_model_size(528_000_000).unwrap_err().to_string();
+        assert!(
+            error.contains("528 MB") && error.contains("up to 256 MB"),
+            "{error}"
+        );
     }
 }

@@ -36,6 +36,7 @@ impl Classifier {
         if onnx.is_empty() {
             return Err(ClassifyError::BadModel("the model file is empty".into()));
         }
+        crate::budget::check_model_size(onnx.len() as u64)?;
         let bad_model = |e: TractError| load_error(&format!("{e:#}"));
         let shape = metadata.input.shape;
         let mut model = tract_onnx::onnx()

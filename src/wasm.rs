@@ -35,6 +35,13 @@ pub fn is_cut_short(bytes: &[u8]) -> bool {
     crate::decode::is_cut_short(bytes)
 }
 
+/// Refuses a model file of `len` bytes before the page reads it, when it is larger than the
+/// engine loads (the same rule the loader applies).
+#[wasm_bindgen(js_name = checkModelSize)]
+pub fn check_model_size(len: f64) -> Result<(), JsError> {
+    crate::budget::check_model_size(len as u64).map_err(to_js_error)
+}
+
 /// A loaded model, kept alive in the worker and reused for every photo.
 #[wasm_bindgen]
 pub struct FoodClassifier {

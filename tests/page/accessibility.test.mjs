@@ -79,7 +79,9 @@ describe('accessibility', () => {
       .filter((el) => !el.disabled && el.getAttribute('tabindex') !== '-1')
       .filter((el) => {
         const shown = el.matches('input.visually-hidden') ? document.querySelector(`label[for="${el.id}"]`) : el;
-        return shown && shown.getClientRects().length > 0 && getComputedStyle(shown).visibility !== 'hidden';
+        // checkVisibility also leaves out the content of a closed <details>, which Tab skips
+        // until the person opens it.
+        return shown && shown.checkVisibility({ visibilityProperty: true });
       })
       .map((el) => el.id || el.dataset.testid || el.getAttribute('aria-label') || el.textContent.trim()));
     assert.ok(controls.length >= 5, `too few controls found: ${controls}`);

@@ -7,6 +7,7 @@ import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
 import { setupServerCompare } from './server-compare.js';
 import { setupPhotoGrid } from './photo-grid.js';
 import { setupFolderEvaluation } from './folder-eval.js';
+import { setupOwnModel } from './own-model.js';
 
 const $ = (id) => document.getElementById(id);
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
@@ -63,13 +64,14 @@ async function classify(file) {
 }
 
 setupInputs({
-  onPhoto: classify, onPhotos: setupPhotoGrid(client), onFolder: setupFolderEvaluation(client, client.ready), onError: showError,
+  onPhoto: classify, onPhotos: setupPhotoGrid(client), onFolder: setupFolderEvaluation(client), onError: showError,
 });
 setupCamera({
   button: $('camera-button'), panel: $('camera'), video: $('camera-video'),
   snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,
 });
 setupServerPanel();
+setupOwnModel(client);
 setupServerCompare();
 
 if ('serviceWorker' in navigator) {

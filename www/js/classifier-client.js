@@ -30,6 +30,7 @@ export class ClassifierClient extends EventTarget {
     if (!entry) return;
     this.pending.delete(data.id);
     if (data.type === 'result') entry.resolve({ ...data.result, worker_ms: data.worker_ms });
+    else if (data.type === 'own-ready') entry.resolve(data);
     else entry.reject(new Error(data.message));
   }
 
@@ -46,12 +47,27 @@ export class ClassifierClient extends EventTarget {
     return () => this.worker.postMessage({ type: 'cancel', id });
   }
 
-  /** Classifies a File/Blob in the worker; resolves with predictions and timings. */
-  classify(blob) {
+  /** Sends `message` with a fresh id; resolves with the worker's answer to it, rejects on its error. */
+  request(message) {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ type: 'classify', id, blob });
+      this.worker.postMessage({ ...message, id });
     });
+  }
+
+  /** Classifies a File/Blob in the worker; resolves with predictions and timings. */
+  classify(blob) {
+    return this.request({ type: 'classify', blob });
+  }
+
+  /** Loads the person's own model beside ours; resolves with its labels and load time. */
+  loadOwn(model, metadata) {
+    return this.request({ type: 'own-load', model, metadata });
+  }
+
+  /** Drops the person's own model from the worker. */
+  forgetOwn() {
+    this.worker.postMessage({ type: 'own-forget' });
   }
 }

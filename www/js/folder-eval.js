@@ -45,19 +45,18 @@ function clock(seconds) {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
 }
 
-export function setupFolderEvaluation(client, labelsReady) {
+export function setupFolderEvaluation(client) {
   const input = $('folder-input');
   const run = $('eval-run');
   const status = $('eval-status');
   const bar = $('eval-progress');
   const cancelButton = $('eval-cancel');
   const results = $('eval-results');
-  let labels = [];
   let records = [];
   let report = null;
+  let ownReport = null;
   let cancel = null;
   let labFigures = null;
-  labelsReady.then((info) => { labels = info.labels; }, () => {});
   fetch('data/server-models.json').then((r) => r.json()).then((data) => {
     const times = data.models.map((m) => m.single_replica?.response_time_s).filter((t) => t != null);
     if (times.length) labFigures = { min: Math.min(...times), max: Math.max(...times) };
@@ -78,9 +77,9 @@ export function setupFolderEvaluation(client, labelsReady) {
       : '';
   }
 
-  function showClasses() {
-    const list = $('eval-classes');
-    list.replaceChildren(...labels.filter((l) => l in report.per_class).map((label) => {
+  /** Accuracy per class of `report` as bars in `list`. */
+  function showClasses(report, list) {
+    list.replaceChildren(...report.labels.filter((l) => l in report.per_class).map((label) => {
       const accuracy = report.per_class[label];
       const li = document.createElement('li');
       const name = document.createElement('span');
@@ -100,18 +99,20 @@ export function setupFolderEvaluation(client, labelsReady) {
     }));
   }
 
-  async function showCell(truth, predicted) {
+  /** Lists the photos of one confusion cell of `report` (`key`: '' for ours, 'own_' for theirs). */
+  async function showCell(report, key, truth, predicted) {
     const box = $('eval-cell');
-    const notFoodColumn = predicted === labels.length;
-    const photos = records.filter((r) => !r.error && r.truth === truth
-      && (notFoodColumn ? r.not_food : r.predicted === predicted));
+    const names = report.labels;
+    const notFoodColumn = predicted === names.length;
+    const photos = records.filter((r) => !r.error && r[`${key}truth`] === truth && r[`${key}predicted`] !== undefined
+      && (notFoodColumn ? r[`${key}not_food`] : r[`${key}predicted`] === predicted));
+    const whose = key ? 'Your model: ' : '';
     $('eval-cell-title').textContent = notFoodColumn
-      ? `${labels[truth]} photos judged not food (${photos.length})`
-      : `${labels[truth]} photos called ${labels[predicted]} (${photos.length})`;
+      ? `${whose}${names[truth]} photos judged not food (${photos.length})`
+      : `${whose}${names[truth]} photos called ${names[predicted]} (${photos.length})`;
     const list = $('eval-cell-photos');
     for (const img of list.querySelectorAll('img[src]')) URL.revokeObjectURL(img.src);
-    const shown = photos.slice(0, CELL_PHOTOS);
-    const items = shown.map((r) => {
+    const items = photos.slice(0, CELL_PHOTOS).map((r) => {
       const li = document.createElement('li');
       const img = document.createElement('img');
       img.alt = r.path;
@@ -119,7 +120,7 @@ export function setupFolderEvaluation(client, labelsReady) {
       img.height = 160;
       const caption = document.createElement('span');
       caption.className = 'grid-name';
-      caption.textContent = `${r.path.split('/').pop()} · ${percent(r.probability)}`;
+      caption.textContent = `${r.path.split('/').pop()} · ${percent(r[`${key}probability`])}`;
       li.append(img, caption);
       return { li, img, r };
     });
@@ -131,8 +132,9 @@ export function setupFolderEvaluation(client, labelsReady) {
     }
   }
 
-  function showConfusion() {
-    const table = $('eval-confusion');
+  /** The confusion heat map of `report` in `table`; its cells open their photos. */
+  function showConfusion(report, key, table) {
+    const labels = report.labels;
     const head = table.createTHead();
     head.replaceChildren();
     const hr = head.insertRow();
@@ -171,7 +173,7 @@ export function setupFolderEvaluation(client, labelsReady) {
         button.type = 'button';
         button.textContent = String(count);
         button.setAttribute('aria-label', `${count} ${labels[truth]} photos: ${columns[predicted]}`);
-        button.addEventListener('click', () => showCell(truth, predicted));
+        button.addEventListener('click', () => showCell(report, key, truth, predicted));
         td.append(button);
       });
     });
@@ -186,8 +188,16 @@ export function setupFolderEvaluation(client, labelsReady) {
     status.textContent = message;
     if (!report) return;
     showSummary();
-    showClasses();
-    showConfusion();
+    showClasses(report, $('eval-classes'));
+    showConfusion(report, '', $('eval-confusion'));
+    $('eval-own').hidden = !ownReport;
+    if (ownReport) {
+      $('eval-own-accuracy').textContent = percent(ownReport.accuracy);
+      $('eval-own-summary').textContent = `right on ${ownReport.images} photos named by its labels`
+        + (ownReport.failed.length ? ` · ${ownReport.failed.length} could not be read` : '');
+      showClasses(ownReport, $('eval-own-classes'));
+      showConfusion(ownReport, 'own_', $('eval-own-confusion'));
+    }
     $('eval-cell').hidden = true;
     results.hidden = false;
   }
@@ -196,6 +206,7 @@ export function setupFolderEvaluation(client, labelsReady) {
     cancel?.();
     records = [];
     report = null;
+    ownReport = null;
     results.hidden = true;
     run.hidden = false;
     run.setAttribute('aria-busy', 'true');
@@ -223,6 +234,7 @@ export function setupFolderEvaluation(client, labelsReady) {
         status.textContent = `${done} of ${total} photos · ${rate.toFixed(1)} photos/s · about ${clock((total - done) / rate)} left`;
       } else if (message.type === 'evaluation-done') {
         report = message.report;
+        ownReport = message.own_report ?? null;
         const rate = records.length / ((performance.now() - started) / 1000);
         const note = skipped ? ` ${skipped} other files were left out.` : '';
         finish(message.cancelled
@@ -242,12 +254,15 @@ export function setupFolderEvaluation(client, labelsReady) {
     if (entries.length) evaluate(entries);
   });
   $('eval-csv').addEventListener('click', () => {
+    const names = report.labels;
     const rows = records.map((r) => ({
-      file: r.path, true_class: labels[r.truth], predicted_class: r.error ? '' : labels[r.predicted],
+      file: r.path, true_class: names[r.truth], predicted_class: r.error ? '' : names[r.predicted],
       probability: r.error ? '' : r.probability.toFixed(4), not_food: r.error ? '' : r.not_food,
       ms: r.ms.toFixed(1), error: r.error ?? '',
+      own_predicted_class: ownReport?.labels[r.own_predicted] ?? '', own_probability: r.own_probability?.toFixed(4) ?? '',
     }));
-    download('food-classifier-eval.csv', toCsv(CSV_COLUMNS, rows), 'text/csv');
+    const columns = ownReport ? [...CSV_COLUMNS, 'own_predicted_class', 'own_probability'] : CSV_COLUMNS;
+    download('food-classifier-eval.csv', toCsv(columns, rows), 'text/csv');
   });
   $('eval-json').addEventListener('click', () => {
     download('food-classifier-eval.json', `${JSON.stringify(report, null, 2)}\n`, 'application/json');

@@ -58,8 +58,24 @@ function showNotFood(result) {
   list.before(box);
 }
 
+/** The person's own model's answer beside ours, when one is loaded. */
+function showOwn(result) {
+  const box = $('own-answer');
+  box.hidden = !result?.own && !result?.own_error;
+  if (box.hidden) return;
+  if (result.own_error) {
+    $('own-top-label').textContent = 'could not classify it';
+    $('own-detail').textContent = result.own_error;
+    return;
+  }
+  const [top] = result.own.predictions;
+  $('own-top-label').textContent = result.own.not_food ? 'not food' : `${top.label} ${percent(top.probability)}`;
+  $('own-detail').textContent = `inference ${ms(result.own.timings.inference_ms)} ms`;
+}
+
 export function showResult(result, totalMs, name) {
   $('error').hidden = true;
+  showOwn(result);
   const [top] = result.predictions;
   showNotFood(result);
   // No class is claimed for a photo that is not food, on screen or in the live announcement.
@@ -115,6 +131,7 @@ export function showError(message, name) {
   $('decode-path').textContent = '';
   box.hidden = false;
   showNotFood(null);
+  showOwn(null);
   $('top-label').textContent = '—';
   $('top-probability').textContent = '';
   $('predictions').replaceChildren();

@@ -1,8 +1,10 @@
-// The inference worker: owns the wasm engine and the model so the page never blocks.
+// The inference worker: owns the wasm engine and the models so the page never blocks: ours, and
+// the person's own when they gave one, which then answers beside ours everywhere.
 // Messages in: {type:'classify', id, blob}, {type:'evaluate', id, entries: [{file, path}]},
-// {type:'cancel', id}. Out: progress, ready, failed, result, error, evaluation-start,
-// evaluation-photo (one per photo), evaluation-done (the report).
-import init, { FoodClassifier, isCutShort } from '../pkg/food_classifier.js';
+// {type:'cancel', id}, {type:'own-load', id, model, metadata}, {type:'own-forget'}.
+// Out: progress, ready, failed, result, error, evaluation-start, evaluation-photo (one per
+// photo), evaluation-done (the reports), own-ready.
+import init, { FoodClassifier, checkModelSize, isCutShort } from '../pkg/food_classifier.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
 
@@ -12,6 +14,13 @@ const TOP_K = 5;
 // decodes JPEGs at 1/8 scale (108 and 200 MP phone photos) and refuses others naming its limit.
 const MAX_PIXELS = 50_000_000;
 let classifier = null;
+let own = null;
+
+/** tract's first run sizes its scratch buffers (about 4x a warm run): pay it before any photo. */
+function warmUp(model) {
+  const side = model.resizeShorterSide;
+  model.classifyRgba(new Uint8Array(side * side * 4), side, side, 1);
+}
 
 async function start() {
   const t0 = performance.now();
@@ -28,10 +37,7 @@ async function start() {
   const t2 = performance.now();
   classifier = new FoodClassifier(model, metadata);
   const t3 = performance.now();
-  // tract's first run sizes its scratch buffers (about 4x a warm run): pay it now, not on the
-  // person's first photo.
-  const side = classifier.resizeShorterSide;
-  classifier.classifyRgba(new Uint8Array(side * side * 4), side, side, 1);
+  warmUp(classifier);
   const t4 = performance.now();
   postMessage({
     type: 'ready',
@@ -41,30 +47,60 @@ async function start() {
   });
 }
 
-async function classify(blob) {
-  const shorter = classifier.resizeShorterSide;
-  const bytes = new Uint8Array(await blob.arrayBuffer());
-  if (bytes.length === 0) return { ...classifier.classifyImage(bytes, TOP_K), path: 'wasm' };
-  const dims = sniffDimensions(bytes);
-  const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
-  let decoded = null;
+/**
+ * The person's own model (a File or Blob, refused by size before it is read), replacing an
+ * earlier one; a model that fails to load leaves none.
+ */
+async function loadOwn({ id, model, metadata }) {
+  own?.free();
+  own = null;
+  checkModelSize(model.size);
   const t0 = performance.now();
-  // A file cut short goes to the engine, which names the fault, never to a browser that might
-  // paint the missing half grey and let it be classified.
-  if (!tooBig && !isCutShort(bytes)) {
-    try {
-      decoded = await decodeToRgba(blob, shorter);
-    } catch {
-      decoded = null; // The browser could not read it: let the wasm decoder try, and explain.
-    }
-  }
-  const browserDecodeMs = performance.now() - t0;
-  if (!decoded) return { ...classifier.classifyImage(bytes, TOP_K), path: 'wasm' };
-  const result = classifier.classifyRgba(decoded.rgba, decoded.width, decoded.height, TOP_K);
-  result.timings.decode_ms = browserDecodeMs;
+  const loaded = new FoodClassifier(new Uint8Array(await model.arrayBuffer()), metadata);
+  warmUp(loaded);
+  own = loaded;
+  postMessage({ type: 'own-ready', id, labels: own.labels, load_ms: performance.now() - t0 });
+}
+
+/** One model's answer for the decoded photo, or for its bytes when the browser could not decode it. */
+function answer(model, decoded, bytes) {
+  if (!decoded) return { ...model.classifyImage(bytes, TOP_K), path: 'wasm' };
+  const result = model.classifyRgba(decoded.rgba, decoded.width, decoded.height, TOP_K);
   result.width = decoded.originalWidth;
   result.height = decoded.originalHeight;
   return { ...result, path: 'browser' };
+}
+
+/** Ours, plus `own` (or `own_error`) when the person's model is loaded. */
+async function classify(blob) {
+  const shorter = Math.max(classifier.resizeShorterSide, own?.resizeShorterSide ?? 0);
+  const bytes = new Uint8Array(await blob.arrayBuffer());
+  let decoded = null;
+  const t0 = performance.now();
+  if (bytes.length > 0) {
+    const dims = sniffDimensions(bytes);
+    const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
+    // A file cut short goes to the engine, which names the fault, never to a browser that might
+    // paint the missing half grey and let it be classified.
+    if (!tooBig && !isCutShort(bytes)) {
+      try {
+        decoded = await decodeToRgba(blob, shorter);
+      } catch {
+        decoded = null; // The browser could not read it: let the wasm decoder try, and explain.
+      }
+    }
+  }
+  const browserDecodeMs = performance.now() - t0;
+  const result = answer(classifier, decoded, bytes);
+  if (decoded) result.timings.decode_ms = browserDecodeMs;
+  if (own) {
+    try {
+      result.own = answer(own, decoded, bytes);
+    } catch (error) {
+      result.own_error = error?.message || String(error);
+    }
+  }
+  return result;
 }
 
 const ready = start().catch((error) => {
@@ -82,6 +118,9 @@ const cancelled = new Set();
  */
 async function evaluate({ id, entries }) {
   const evaluation = classifier.startEvaluation();
+  // The person's model is tallied by its own labels, on the photos whose path names one of them.
+  const ownModel = own;
+  const ownEvaluation = ownModel?.startEvaluation();
   const photos = [];
   for (const [index, entry] of entries.entries()) {
     const truth = classifier.classOfPath(entry.path);
@@ -92,25 +131,38 @@ async function evaluate({ id, entries }) {
     for (const photo of photos) {
       if (cancelled.has(id)) break;
       const t0 = performance.now();
-      const answer = { type: 'evaluation-photo', id, index: photo.index, path: photo.path, truth: photo.truth };
+      const record = { type: 'evaluation-photo', id, index: photo.index, path: photo.path, truth: photo.truth };
       try {
         const result = await classify(photo.file);
         const [top] = result.predictions;
         const notFood = result.not_food === true;
         evaluation.add(photo.truth, top.index, notFood);
-        Object.assign(answer, { predicted: top.index, probability: top.probability, not_food: notFood });
+        Object.assign(record, { predicted: top.index, probability: top.probability, not_food: notFood });
+        const ownTruth = ownModel?.classOfPath(photo.path);
+        if (ownTruth !== undefined && result.own && ownModel === own) {
+          const [ownTop] = result.own.predictions;
+          ownEvaluation.add(ownTruth, ownTop.index, result.own.not_food === true);
+          Object.assign(record, { own_truth: ownTruth, own_predicted: ownTop.index, own_probability: ownTop.probability,
+            own_not_food: result.own.not_food === true });
+        } else if (ownTruth !== undefined && result.own_error) {
+          ownEvaluation.addFailure(photo.path, result.own_error);
+        }
       } catch (error) {
         const message = error?.message || String(error);
         evaluation.addFailure(photo.path, message);
-        answer.error = message;
+        if (ownModel?.classOfPath(photo.path) !== undefined) ownEvaluation.addFailure(photo.path, message);
+        record.error = message;
       }
-      answer.ms = performance.now() - t0;
-      postMessage(answer);
+      record.ms = performance.now() - t0;
+      postMessage(record);
     }
-    postMessage({ type: 'evaluation-done', id, report: evaluation.report(), cancelled: cancelled.has(id) });
+    postMessage({
+      type: 'evaluation-done', id, report: evaluation.report(), own_report: ownEvaluation?.report(), cancelled: cancelled.has(id),
+    });
   } finally {
     cancelled.delete(id);
     evaluation.free();
+    ownEvaluation?.free();
   }
 }
 
@@ -119,10 +171,19 @@ self.onmessage = async ({ data }) => {
     cancelled.add(data.id);
     return;
   }
+  if (data.type === 'own-forget') {
+    own?.free();
+    own = null;
+    return;
+  }
   try {
     await ready;
     if (data.type === 'evaluate') {
       await evaluate(data);
+      return;
+    }
+    if (data.type === 'own-load') {
+      await loadOwn(data);
       return;
     }
     if (data.type !== 'classify') return;
