@@ -71,13 +71,16 @@ function answer(model, decoded, bytes) {
   return { ...result, path: 'browser' };
 }
 
-/** Ours, plus `own` (or `own_error`) when the person's model is loaded. */
-async function classify(blob) {
+/**
+ * Ours, plus `own` (or `own_error`) when the person's model is loaded. `browserDecode: false`
+ * leaves decoding and resizing to the engine, as the command line does, pixel for pixel.
+ */
+async function classify(blob, { browserDecode = true } = {}) {
   const shorter = Math.max(classifier.resizeShorterSide, own?.resizeShorterSide ?? 0);
   const bytes = new Uint8Array(await blob.arrayBuffer());
   let decoded = null;
   const t0 = performance.now();
-  if (bytes.length > 0) {
+  if (browserDecode && bytes.length > 0) {
     const dims = sniffDimensions(bytes);
     const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
     // A file cut short goes to the engine, which names the fault, never to a browser that might
@@ -133,7 +136,8 @@ async function evaluate({ id, entries }) {
       const t0 = performance.now();
       const record = { type: 'evaluation-photo', id, index: photo.index, path: photo.path, truth: photo.truth };
       try {
-        const result = await classify(photo.file);
+        // The engine decodes, as `eval` does: the figures must be the command line's.
+        const result = await classify(photo.file, { browserDecode: false });
         const [top] = result.predictions;
         const notFood = result.not_food === true;
         evaluation.add(photo.truth, top.index, notFood);
