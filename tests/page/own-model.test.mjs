@@ -1,5 +1,5 @@
 // "Your own model" as a person uses it: an ONNX model with its model.json loads beside ours,
-// answers for the same photo, survives a reload offline and can be forgotten; without model.json
+// answers for the same photo (chosen or dropped), survives a reload offline and can be forgotten; without model.json
 // the form describes it; a broken file and an operator the engine lacks get plain errors; a folder
 // evaluation shows both models' figures.
 import { after, before, test } from 'node:test';
@@ -86,6 +86,27 @@ test('without model.json the form describes the model; a broken file and an unsu
   // A failed load leaves no model answering.
   await classifyWith(page, () => page.locator('#file-input').setInputFiles(path.join(GOLDEN, 'rice.jpg')));
   assert.equal(await page.locator('#own-answer').isVisible(), false);
+  await context.close();
+});
+
+test('a model dropped on the page with its model.json loads as if chosen', async () => {
+  const context = await session.browser.newContext();
+  const page = await openReady(context, session.server.baseUrl);
+  const metadata = readFileSync(path.join(scratch, 'model.json'), 'utf8');
+  // The drop a person makes, built in the page: the site's own ONNX under another name, and the
+  // relabelled model.json.
+  await page.evaluate(async (json) => {
+    const onnx = await (await fetch('models/food11-mobilenetv2.onnx')).blob();
+    const data = new DataTransfer();
+    data.items.add(new File([onnx], 'dropped.onnx'));
+    data.items.add(new File([json], 'model.json', { type: 'application/json' }));
+    document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));
+  }, metadata);
+  await page.waitForFunction(() => /^dropped\.onnx: 11 classes/.test(document.querySelector('[data-testid="own-status"]').textContent),
+    null, { timeout: 120_000 });
+  assert.equal(await page.getByTestId('error').isVisible(), false, 'the drop was taken for a photo');
+  await classifyWith(page, () => page.locator('#file-input').setInputFiles(path.join(GOLDEN, 'bread.jpg')));
+  assert.match(await page.getByTestId('own-top-label').textContent(), /^Own Bread /);
   await context.close();
 });
 

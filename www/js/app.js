@@ -64,14 +64,17 @@ async function classify(file) {
 }
 
 setupInputs({
-  onPhoto: classify, onPhotos: setupPhotoGrid(client), onFolder: setupFolderEvaluation(client), onError: showError,
+  onPhoto: classify,
+  onPhotos: setupPhotoGrid(client),
+  onFolder: setupFolderEvaluation(client),
+  onModel: setupOwnModel(client),
+  onError: showError,
 });
 setupCamera({
   button: $('camera-button'), panel: $('camera'), video: $('camera-video'),
   snap: $('camera-snap'), close: $('camera-close'), onPhoto: classify, onError: showError,
 });
 setupServerPanel();
-setupOwnModel(client);
 setupServerCompare();
 
 if ('serviceWorker' in navigator) {

@@ -7,7 +7,7 @@ function photos(fileList) {
   return images.length ? images : files;
 }
 
-export function setupInputs({ onPhoto, onPhotos, onFolder, onError }) {
+export function setupInputs({ onPhoto, onPhotos, onFolder, onModel, onError }) {
   // One photo gets the full answer; several get the grid.
   const take = (files) => (files.length > 1 ? onPhotos(files) : onPhoto(files[0]));
   for (const id of ['file-input', 'capture-input']) {
@@ -35,7 +35,13 @@ export function setupInputs({ onPhoto, onPhotos, onFolder, onError }) {
       onFolder(folders);
       return;
     }
-    const files = photos(e.dataTransfer?.files);
+    // An ONNX file (with its model.json, perhaps) is the person's own model, not a photo.
+    const dropped = [...(e.dataTransfer?.files || [])];
+    if (dropped.some((f) => /\.onnx$/i.test(f.name))) {
+      onModel(dropped);
+      return;
+    }
+    const files = photos(dropped);
     if (files.length) take(files);
     else onError('That was not a file. Drop a photo from your computer.');
   });

@@ -100,9 +100,8 @@ export function setupOwnModel(client) {
     }
   }
 
-  input.addEventListener('change', async () => {
-    const files = [...input.files];
-    input.value = '';
+  /** Loads the .onnx among `files`, with the model.json among them or the form's description. */
+  async function loadFiles(files) {
     const onnx = files.find((f) => /\.onnx$/i.test(f.name)) ?? files.find((f) => !/\.json$/i.test(f.name));
     const json = files.find((f) => /\.json$/i.test(f.name));
     if (!onnx) {
@@ -114,6 +113,12 @@ export function setupOwnModel(client) {
       crop: $('own-crop').value, preset: $('own-preset').value,
     });
     await load(onnx, metadata, onnx.name);
+  }
+
+  input.addEventListener('change', () => {
+    const files = [...input.files];
+    input.value = '';
+    loadFiles(files);
   });
 
   forget.addEventListener('click', async () => {
@@ -139,4 +144,5 @@ export function setupOwnModel(client) {
       say(`The model kept in this browser (${kept.name}) could not be loaded: ${error.message}`, true);
     }
   }, () => {});
+  return loadFiles;
 }
