@@ -62,7 +62,7 @@ describe('accessibility', () => {
     if (BROWSER !== 'firefox') {
       const scratch = mkdtempSync(path.join(tmpdir(), 'a11y-'));
       await page.locator('#folder-input').setInputFiles(labelledFolders(scratch).classes);
-      await page.waitForFunction(() => /^Evaluated/.test(document.getElementById('eval-status').textContent), null, { timeout: 120_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid="eval-done"]'), null, { timeout: 120_000 });
       await page.locator('#eval-confusion tbody button').first().click();
       await page.waitForFunction(() => !document.getElementById('eval-cell').hidden);
       await audit(page, 'a folder evaluation');

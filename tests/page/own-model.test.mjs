@@ -33,7 +33,7 @@ after(() => rmSync(scratch, { recursive: true, force: true }));
 const ownStatus = (page) => page.getByTestId('own-status').textContent();
 
 async function loadOwn(page, files, pattern = /classes, loaded in \d+ ms/) {
-  await page.locator('#own-input').setInputFiles(files);
+  await page.getByTestId('model-input').setInputFiles(files);
   await page.waitForFunction(() => !/^Loading/.test(document.querySelector('[data-testid="own-status"]').textContent)
     && document.querySelector('[data-testid="own-status"]').textContent !== '', null, { timeout: 120_000 });
   const status = await ownStatus(page);
@@ -116,7 +116,7 @@ test('a folder evaluation shows both models, each by its own labels', { skip }, 
   const page = await openReady(context, session.server.baseUrl);
   await loadOwn(page, [bare]);
   await page.locator('#folder-input').setInputFiles(labelledFolders(scratch).classes);
-  await page.waitForFunction(() => /^Evaluated/.test(document.getElementById('eval-status').textContent), null, { timeout: 180_000 });
+  await page.waitForFunction(() => document.querySelector('[data-testid="eval-done"]'), null, { timeout: 180_000 });
   assert.equal(await page.locator('#eval-own').isVisible(), true);
   assert.equal(await page.getByTestId('eval-own-accuracy').textContent(), await page.getByTestId('eval-accuracy').textContent());
   assert.equal(await page.locator('#eval-own-confusion tbody tr').count(), 11);

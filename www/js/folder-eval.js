@@ -8,6 +8,8 @@ import { download, thumbnail, toCsv } from './files.js';
 
 const $ = (id) => document.getElementById(id);
 const percent = (p) => `${(p * 100).toFixed(1)}%`;
+// The folder's overall figures, as the command line's readers expect them: "90.7 %".
+const spacedPercent = (p) => `${(p * 100).toFixed(1)} %`;
 const CSV_COLUMNS = ['file', 'true_class', 'predicted_class', 'probability', 'not_food', 'ms', 'error'];
 // Photos listed for one confusion cell (thumbnails are made when the cell is opened).
 const CELL_PHOTOS = 60;
@@ -49,6 +51,7 @@ export function setupFolderEvaluation(client) {
   const input = $('folder-input');
   const run = $('eval-run');
   const status = $('eval-status');
+  const count = $('eval-count');
   const bar = $('eval-progress');
   const cancelButton = $('eval-cancel');
   const results = $('eval-results');
@@ -64,11 +67,12 @@ export function setupFolderEvaluation(client) {
 
   function showSummary() {
     const ms = records.filter((r) => r.ms != null && !r.error).map((r) => r.ms).sort((a, b) => a - b);
-    $('eval-accuracy').textContent = percent(report.accuracy);
-    const parts = [`right on ${report.images} photos`];
+    $('eval-accuracy').textContent = spacedPercent(report.accuracy);
+    $('eval-images').textContent = String(report.images);
+    const parts = [];
     if (report.not_food_threshold != null) parts.push(`${report.not_food} judged not food (counted wrong)`);
     if (report.failed.length) parts.push(`${report.failed.length} could not be read`);
-    $('eval-summary').textContent = parts.join(' · ');
+    $('eval-summary').textContent = parts.map((p) => `· ${p}`).join(' ');
     const lab = labFigures
       ? ` The lab's servers took ${labFigures.min.toFixed(2)}–${labFigures.max.toFixed(2)} s per request under load (one pod), whole HTTP round trips.`
       : '';
@@ -186,13 +190,15 @@ export function setupFolderEvaluation(client) {
     cancelButton.hidden = true;
     run.removeAttribute('aria-busy');
     status.textContent = message;
+    count.textContent = '';
+    results.dataset.testid = 'eval-done';
     if (!report) return;
     showSummary();
     showClasses(report, $('eval-classes'));
     showConfusion(report, '', $('eval-confusion'));
     $('eval-own').hidden = !ownReport;
     if (ownReport) {
-      $('eval-own-accuracy').textContent = percent(ownReport.accuracy);
+      $('eval-own-accuracy').textContent = spacedPercent(ownReport.accuracy);
       $('eval-own-summary').textContent = `right on ${ownReport.images} photos named by its labels`
         + (ownReport.failed.length ? ` · ${ownReport.failed.length} could not be read` : '');
       showClasses(ownReport, $('eval-own-classes'));
@@ -208,6 +214,7 @@ export function setupFolderEvaluation(client) {
     report = null;
     ownReport = null;
     results.hidden = true;
+    delete results.dataset.testid;
     run.hidden = false;
     run.setAttribute('aria-busy', 'true');
     cancelButton.hidden = false;
@@ -231,7 +238,8 @@ export function setupFolderEvaluation(client) {
         const done = records.length;
         bar.value = done;
         const rate = done / ((performance.now() - started) / 1000);
-        status.textContent = `${done} of ${total} photos · ${rate.toFixed(1)} photos/s · about ${clock((total - done) / rate)} left`;
+        count.textContent = `${done} of ${total}`;
+        status.textContent = `photos · ${rate.toFixed(1)} photos/s · about ${clock((total - done) / rate)} left`;
       } else if (message.type === 'evaluation-done') {
         report = message.report;
         ownReport = message.own_report ?? null;
