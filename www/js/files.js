@@ -1,7 +1,8 @@
 // Small helpers for photos the person hands over and files the page hands back: a thumbnail of a
 // photo, a CSV document, and a download.
 
-const THUMB_SIDE = 160;
+/** The shorter side of a thumbnail, in pixels (the grids show them at this size). */
+export const THUMB_SIDE = 160;
 
 /** A small JPEG of the photo (its object URL), or null where the browser cannot draw it (HEIC). */
 export async function thumbnail(file) {

@@ -4,10 +4,10 @@
 // (a cell lists its photos), latency beside the lab's servers, and CSV and JSON exports.
 // The page keeps File handles and one small record per photo, never the decoded photos.
 
-import { download, thumbnail, toCsv } from './files.js';
+import { barItem, percent } from './bars.js';
+import { THUMB_SIDE, download, thumbnail, toCsv } from './files.js';
 
 const $ = (id) => document.getElementById(id);
-const percent = (p) => `${(p * 100).toFixed(1)}%`;
 // The folder's overall figures, as the command line's readers expect them: "90.7 %".
 const spacedPercent = (p) => `${(p * 100).toFixed(1)} %`;
 const CSV_COLUMNS = ['file', 'true_class', 'predicted_class', 'probability', 'not_food', 'ms', 'error'];
@@ -15,7 +15,7 @@ const CSV_COLUMNS = ['file', 'true_class', 'predicted_class', 'probability', 'no
 const CELL_PHOTOS = 60;
 
 /** Every file under the dropped directories, with its path from the dropped folder's name. */
-export async function filesFromDrop(entries) {
+async function filesFromDrop(entries) {
   const out = [];
   async function walk(entry, prefix) {
     const path = `${prefix}${entry.name}`;
@@ -83,24 +83,8 @@ export function setupFolderEvaluation(client) {
 
   /** Accuracy per class of `report` as bars in `list`. */
   function showClasses(report, list) {
-    list.replaceChildren(...report.labels.filter((l) => l in report.per_class).map((label) => {
-      const accuracy = report.per_class[label];
-      const li = document.createElement('li');
-      const name = document.createElement('span');
-      name.textContent = label;
-      const track = document.createElement('span');
-      track.className = 'track';
-      track.setAttribute('aria-hidden', 'true');
-      const fill = document.createElement('span');
-      fill.className = 'fill';
-      fill.style.width = `${Math.max(0.5, accuracy * 100)}%`;
-      track.append(fill);
-      const pct = document.createElement('span');
-      pct.className = 'pct';
-      pct.textContent = percent(accuracy);
-      li.append(name, track, pct);
-      return li;
-    }));
+    list.replaceChildren(...report.labels.filter((l) => l in report.per_class)
+      .map((label) => barItem(label, report.per_class[label])));
   }
 
   /** Lists the photos of one confusion cell of `report` (`key`: '' for ours, 'own_' for theirs). */
@@ -120,8 +104,8 @@ export function setupFolderEvaluation(client) {
       const li = document.createElement('li');
       const img = document.createElement('img');
       img.alt = r.path;
-      img.width = 160;
-      img.height = 160;
+      img.width = THUMB_SIDE;
+      img.height = THUMB_SIDE;
       const caption = document.createElement('span');
       caption.className = 'grid-name';
       caption.textContent = `${r.path.split('/').pop()} · ${percent(r[`${key}probability`])}`;
@@ -164,7 +148,6 @@ export function setupFolderEvaluation(client) {
       const cells = report.not_food_threshold != null ? [...row, report.not_food_by_class[truth]] : row;
       cells.forEach((count, predicted) => {
         const td = tr.insertCell();
-        td.dataset.share = (count / total).toFixed(3);
         // The heat: the cell's share of its row, on the diagonal in green, elsewhere in red, as a
         // tint of at most 45 % so the number on it keeps its contrast.
         td.className = predicted === truth ? 'hit' : 'miss';

@@ -71,7 +71,6 @@ export function setupOwnModel(client) {
   }
 
   function loaded(name, info, from) {
-    document.body.dataset.ownModel = name;
     for (const el of document.querySelectorAll('[data-own-name]')) el.textContent = name;
     say(`${name}: ${info.labels.length} classes, loaded in ${Math.round(info.load_ms)} ms ${from}. `
       + 'It answers beside ours for every photo and folder.');
@@ -79,7 +78,6 @@ export function setupOwnModel(client) {
   }
 
   function cleared() {
-    delete document.body.dataset.ownModel;
     forget.hidden = true;
   }
 

@@ -2,11 +2,10 @@
 // photo's pixels at a time, plus a small thumbnail of each), shown in a grid with the top class
 // and its probability, and exportable as CSV. Stop ends the run after the photo in progress.
 
-import { download, thumbnail, toCsv } from './files.js';
+import { percent } from './bars.js';
+import { THUMB_SIDE, download, thumbnail, toCsv } from './files.js';
 
 const $ = (id) => document.getElementById(id);
-const percent = (p) => `${(p * 100).toFixed(1)}%`;
-const THUMB_SIDE = 160;
 const CSV_COLUMNS = ['file', 'top_class', 'probability', 'not_food', 'not_food_score', 'inference_ms', 'error'];
 
 function tile(file) {

@@ -1,9 +1,10 @@
 // Renders predictions, timings and errors into the results card. A photo the engine judged not
 // food gets that said instead of a confident top class; its closest classes stay, dimmed.
 
+import { barItem, percent } from './bars.js';
+
 const $ = (id) => document.getElementById(id);
 const ms = (value) => (value < 10 ? value.toFixed(1) : Math.round(value).toString());
-const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
 let previewUrl = null;
 
@@ -82,23 +83,7 @@ export function showResult(result, totalMs, name) {
   $('top-label').textContent = result.not_food ? '—' : top.label;
   $('top-probability').textContent = result.not_food ? '' : percent(top.probability);
   const list = $('predictions');
-  list.replaceChildren(...result.predictions.map((p) => {
-    const li = document.createElement('li');
-    const name = document.createElement('span');
-    name.textContent = p.label;
-    const track = document.createElement('span');
-    track.className = 'track';
-    track.setAttribute('aria-hidden', 'true');
-    const fill = document.createElement('span');
-    fill.className = 'fill';
-    fill.style.width = `${Math.max(0.5, p.probability * 100)}%`;
-    track.append(fill);
-    const pct = document.createElement('span');
-    pct.className = 'pct';
-    pct.textContent = percent(p.probability);
-    li.append(name, track, pct);
-    return li;
-  }));
+  list.replaceChildren(...result.predictions.map((p) => barItem(p.label, p.probability)));
   const t = result.timings;
   $('decode-ms').textContent = ms(t.decode_ms);
   $('preprocess-ms').textContent = ms(t.preprocess_ms);

@@ -3,10 +3,10 @@
 // localStorage) and shows the server's top class (or that it judged the photo not food), its
 // inference time and the round-trip time.
 
+import { percent } from './bars.js';
+
 const STORAGE_KEY = 'food-classifier.server-url';
 const ms = (value) => (value < 10 ? value.toFixed(1) : Math.round(value).toString());
-
-const percent = (p) => `${(p * 100).toFixed(1)}%`;
 
 /** The server's verdict in the browser's terms: its top class, or that the photo is not food. */
 function serverSays(answer) {
