@@ -15,6 +15,9 @@ Design, sized for 2 CPU cores (a GPU is used when present, with the same recipe)
 2. The remaining blocks and both heads (food: 11 classes; not food: one logit) train on those
    cached activations, drawing class-balanced samples (photos from the extra data roots get a
    fixed share of their class, not-food photos a share of every batch).
+   With ``--teacher`` (the model the run warm-starts from), the teacher's answers on the first
+   data root's photos are distilled into the food head beside the labels, so the new data roots
+   and the not-food photos do not cost what it already got right.
 3. Evaluation and export run the whole network at 224 px, the engine's input size (training at a
    lower resolution with random crops and testing at a higher one loses nothing: objects look
    larger in random crops).
@@ -151,13 +154,28 @@ def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float
 # ---------------------------------------------------------------- cached stem
 
 
+def shares_stem(net: FoodNet, teacher: FoodNet, blocks: int) -> bool:
+    """Whether the teacher's first ``blocks`` blocks are the student's frozen ones (a warm start
+    from the teacher), so its logits can be computed from the cached activations."""
+    mine, theirs = net.features[:blocks].state_dict(), teacher.features[:blocks].state_dict()
+    return all(torch.equal(mine[k].cpu(), theirs[k].cpu()) for k in mine)
+
+
 @torch.no_grad()
-def cache_stem(net: FoodNet, paths: list[Path], args, device) -> torch.Tensor:
+def cache_stem(net: FoodNet, paths: list[Path], args, device,
+               teacher: FoodNet | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Activations of the frozen blocks for ``args.views`` augmented views of each photo:
-    float16 [photos, views, C, H, W], computed once."""
+    float16 [photos, views, C, H, W], computed once; with a teacher, also its food logits for
+    the same views (float32 [photos, views, 11])."""
     stem = net.features[: args.frozen_blocks].eval()
     probe = stem(torch.zeros(1, 3, args.train_size, args.train_size, device=device))
     cache = torch.empty((len(paths), args.views, *probe.shape[1:]), dtype=torch.float16, device=device)
+    taught = None
+    if teacher is not None:
+        teacher = teacher.eval()
+        taught = torch.empty((len(paths), args.views, len(LABELS)), dtype=torch.float32, device=device)
+        from_cache = shares_stem(net, teacher, args.frozen_blocks)
+        log(f"teacher logits from {'the cached stem' if from_cache else 'its whole network'}")
     # Small batches: the high-resolution depthwise layers are memory-bound on a CPU.
     loader = DataLoader(Photos(paths, train_transform(args), args.views), batch_size=max(1, 16 // args.views),
                         num_workers=args.workers, persistent_workers=False)
@@ -165,8 +183,12 @@ def cache_stem(net: FoodNet, paths: list[Path], args, device) -> torch.Tensor:
     next_report = t0 + 30
     for x, idx in loader:
         b = x.shape[0]
-        out = stem(x.reshape(-1, *x.shape[2:]).to(device).contiguous(memory_format=torch.channels_last))
+        x = x.reshape(-1, *x.shape[2:]).to(device).contiguous(memory_format=torch.channels_last)
+        out = stem(x)
         cache[idx.to(device)] = out.reshape(b, args.views, *out.shape[1:]).half()
+        if taught is not None:
+            logits = teacher.forward_from(out, args.frozen_blocks)[0] if from_cache else teacher(x)[0]
+            taught[idx.to(device)] = logits.float().reshape(b, args.views, -1)
         done += b
         if time.time() >= next_report or done == len(paths):
             rate = done / (time.time() - t0)
@@ -175,7 +197,25 @@ def cache_stem(net: FoodNet, paths: list[Path], args, device) -> torch.Tensor:
             next_report = time.time() + 30
     mb = cache.numel() * 2 / 1e6
     log(f"cached stem activations {tuple(cache.shape)} ({mb:.0f} MB) in {clock(time.time() - t0)}")
-    return cache
+    return cache, taught
+
+
+def food_objective(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
+                   distilled: torch.Tensor, weight: float, temperature: float,
+                   label_smoothing: float) -> torch.Tensor:
+    """Cross-entropy on the labels; where ``distilled`` (photos of the teacher's own domain), mixed
+    with the teacher's softened answer: (1 - weight) * CE + weight * T^2 * KL(teacher || student).
+
+    The teacher keeps what it knew about those photos while the new ones (raw produce, not food)
+    teach the rest; photos outside its domain get the labels alone, since there it is wrong."""
+    ce = nn.functional.cross_entropy(logits, labels, label_smoothing=label_smoothing, reduction="none")
+    if teacher is None or weight == 0 or not distilled.any():
+        return ce.mean()
+    kl = nn.functional.kl_div(nn.functional.log_softmax(logits / temperature, 1),
+                              nn.functional.log_softmax(teacher / temperature, 1),
+                              reduction="none", log_target=True).sum(1) * temperature ** 2
+    d = distilled.float()
+    return (ce * (1 - weight * d) + weight * kl * d).mean()
 
 
 # ---------------------------------------------------------------- evaluation
@@ -353,6 +393,10 @@ def parse_args(argv=None):
     p.add_argument("--grayscale", type=float, default=0.05, help="RandomGrayscale probability")
     p.add_argument("--extra-share", type=float, default=0.4,
                    help="share of a class's draws given to photos from the extra data roots when both have it")
+    p.add_argument("--teacher", type=Path,
+                   help="ONNX food model whose answers on the first data root's photos are distilled into the run")
+    p.add_argument("--distill-weight", type=float, default=0.5, help="share of the teacher in the food loss")
+    p.add_argument("--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation")
     p.add_argument("--not-food-share", type=float, default=1 / 12, help="share of draws that are not-food photos")
     p.add_argument("--not-food-weight", type=float, default=1.0, help="weight of the not-food loss")
     p.add_argument("--train-per-class", type=int, help="cap photos per class in train (quick: 8)")
@@ -440,7 +484,13 @@ def main(argv=None) -> int:
 
     # -- cache the frozen stem once
     t_cache = time.time()
-    cache = cache_stem(net, paths, args, device)
+    teacher = None
+    if args.teacher:
+        teacher = from_onnx(args.teacher, 0.0).to(device).to(memory_format=torch.channels_last)
+        log(f"teacher: {args.teacher} sha256 {sha256(args.teacher)}, weight {args.distill_weight}, "
+            f"temperature {args.distill_temperature}, on {roots[0].name}'s photos")
+    cache, taught = cache_stem(net, paths, args, device, teacher)
+    del teacher
     cache_seconds = time.time() - t_cache
 
     # -- train the rest on the cache
@@ -454,7 +504,7 @@ def main(argv=None) -> int:
     total_steps = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr_body, args.lr_head], total_steps=total_steps,
                                                 pct_start=args.pct_start)
-    food_loss = nn.CrossEntropyLoss(label_smoothing=args.label_smoothing)
+    distilled_t = torch.from_numpy(sources == 0).to(device)
     not_food_loss = nn.BCEWithLogitsLoss()
     labels_t = torch.from_numpy(labels).to(device)
     rng = np.random.default_rng(args.seed)
@@ -474,13 +524,17 @@ def main(argv=None) -> int:
         for b in range(steps_per_epoch):
             sel = slice(b * args.batch_size, (b + 1) * args.batch_size)
             idx = torch.from_numpy(draws[sel]).to(device)
-            x = cache[idx, torch.from_numpy(views[sel]).to(device)].float().contiguous(memory_format=torch.channels_last)
+            view = torch.from_numpy(views[sel]).to(device)
+            x = cache[idx, view].float().contiguous(memory_format=torch.channels_last)
             y = labels_t[idx]
             food, nf = net.forward_from(x, args.frozen_blocks)
             is_food = y >= 0
             loss = not_food_loss(nf.squeeze(1), (~is_food).float()) * args.not_food_weight
             if is_food.any():
-                loss = loss + food_loss(food[is_food], y[is_food])
+                loss = loss + food_objective(food[is_food], y[is_food],
+                                             taught[idx, view][is_food] if taught is not None else None,
+                                             distilled_t[idx][is_food], args.distill_weight,
+                                             args.distill_temperature, args.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -501,7 +555,7 @@ def main(argv=None) -> int:
             + f" eta {clock((time.time() - t_train) / step * (total_steps - step))}")
         history.append(entry)
     train_seconds = time.time() - t_train
-    del cache
+    del cache, taught
 
     # -- not-food threshold from held-out food photos, then every test split
     _, val_scores = predict(net, [p for p, _ in val_split.samples], args.batch_size, workers, device)
@@ -564,6 +618,9 @@ def main(argv=None) -> int:
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class; "
                         f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",
+            "distillation": {"teacher": args.teacher.name, "sha256": sha256(args.teacher),
+                             "weight": args.distill_weight, "temperature": args.distill_temperature,
+                             "on": roots[0].name} if args.teacher else None,
             "augmentation": f"RandomResizedCrop({args.train_size}, scale=({args.crop_scale_min}, 1)) + HorizontalFlip + "
                             f"TrivialAugmentWide + RandomGrayscale(p={args.grayscale}) + RandomErasing(p={args.erasing})",
             "precision": "fp32 (stem cache float16)",

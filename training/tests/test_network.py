@@ -7,7 +7,14 @@ torch = pytest.importorskip("torch")
 from torchvision import models  # noqa: E402
 
 from training.network import FoodNet, fold_batch_norm, from_onnx  # noqa: E402
-from training.train import export_onnx, food_metrics, pick_threshold, sampling_weights  # noqa: E402
+from training.train import (  # noqa: E402
+    export_onnx,
+    food_metrics,
+    food_objective,
+    pick_threshold,
+    sampling_weights,
+    shares_stem,
+)
 
 
 def random_mobilenet() -> torch.nn.Module:
@@ -111,3 +118,37 @@ def test_flagged_photos_count_as_wrong():
     assert m["test_accuracy"] == pytest.approx(2 / 3)
     assert m["not_food"] == 1
     assert m["per_class_accuracy"]["Dairy product"] == 0.5
+
+
+def test_distillation_pulls_only_the_teachers_photos_towards_the_teacher():
+    torch.manual_seed(0)
+    logits = torch.randn(4, 11, requires_grad=True)
+    labels = torch.tensor([0, 1, 2, 3])
+    teacher = torch.randn(4, 11)
+    none = torch.zeros(4, dtype=torch.bool)
+    plain = torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.1)
+    # Without a teacher, or with no photo of its domain, the loss is the plain cross-entropy.
+    assert torch.allclose(food_objective(logits, labels, None, none, 0.5, 2.0, 0.1), plain)
+    assert torch.allclose(food_objective(logits, labels, teacher, none, 0.5, 2.0, 0.1), plain)
+    # A student that already answers like the teacher pays only the label half.
+    everyone = torch.ones(4, dtype=torch.bool)
+    same = food_objective(teacher, labels, teacher, everyone, 0.5, 2.0, 0.1)
+    assert torch.allclose(same, 0.5 * torch.nn.functional.cross_entropy(teacher, labels, label_smoothing=0.1))
+    # The teacher changes the pull on the distilled photos only.
+    first = torch.tensor([True, False, False, False])
+    taught = torch.autograd.grad(food_objective(logits, labels, teacher, first, 1.0, 2.0, 0.1), logits)[0]
+    labelled = torch.autograd.grad(food_objective(logits, labels, None, first, 1.0, 2.0, 0.1), logits)[0]
+    assert not torch.allclose(taught[0], labelled[0])
+    assert torch.allclose(taught[1:], labelled[1:])
+
+
+def test_a_warm_start_shares_the_teachers_stem(tmp_path):
+    base = random_mobilenet()
+    net = FoodNet(fold_batch_norm(base.features), torch.nn.Linear(1280, 11), 0.2).eval()
+    path = tmp_path / "m.onnx"
+    export_onnx(net, path)
+    student, teacher = from_onnx(path, 0.2), from_onnx(path, 0.0)
+    assert shares_stem(student, teacher, 7)
+    with torch.no_grad():
+        teacher.features[3].conv[0][0].weight.add_(1.0)
+    assert not shares_stem(student, teacher, 7)
