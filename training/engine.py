@@ -238,7 +238,7 @@ def main(argv=None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     meta["metrics"] = metrics
     if pytorch is None:
-        meta["training"]["engine_check"]["compressed_weights"] = check["compressed_weights"]
+        meta["training"].setdefault("engine_check", {})["compressed_weights"] = check["compressed_weights"]
         meta["training"]["recipe"]["stored_weights"] = onnx_metadata(shipped_path).get("weights", "float32")
     else:
         meta["training"]["engine_check"] = check
