@@ -239,9 +239,10 @@ def main(argv=None) -> int:
     meta["metrics"] = metrics
     if pytorch is None:
         meta["training"].setdefault("engine_check", {})["compressed_weights"] = check["compressed_weights"]
-        meta["training"]["recipe"]["stored_weights"] = onnx_metadata(shipped_path).get("weights", "float32")
     else:
         meta["training"]["engine_check"] = check
+    # The file measured may have been compressed again after training: describe the one measured.
+    meta["training"]["recipe"]["stored_weights"] = onnx_metadata(shipped_path).get("weights", "float32")
     meta_path.write_text(json.dumps(meta, indent=1) + "\n")
     log(f"wrote {meta_path}")
     return 0
