@@ -1,17 +1,28 @@
-// The in-browser half of the benchmark: our wasm and onnxruntime-web, side by side, one thread.
+// The in-browser half of the benchmark: our wasm builds and onnxruntime-web, side by side, one thread.
 // benches/bench.mjs calls these through window.bench and does the statistics.
 
 import { decodeToRgba } from '/dist/js/decode.js';
+import '/dist/js/engine-build.js';
+
+/** Our builds this browser can run, name -> wasm file, and the one the real page picks. */
+const fileName = (path) => path.split('/').pop();
+const pageBuild = self.engineBuild();
+const runnableBuilds = Object.fromEntries(['simd128', 'relaxed-simd'].map((want) => self.engineBuild(want))
+  .map((b) => [b.name, fileName(b.wasm)]));
 
 const now = () => performance.now();
 const state = {};
 
-/** Loads our engine from `pkg` (a wasm-bindgen --target web folder) and the model; times each step. */
-async function loadOurs(pkg, modelUrl, metaUrl) {
+/**
+ * Loads one build of our engine (`wasm`, a file in `pkg`, the site's wasm-bindgen folder) and the
+ * model; times each step. Each build gets its own instance of the glue module (the query string),
+ * so both builds can run side by side in one page.
+ */
+async function loadOurs(pkg, wasm, modelUrl, metaUrl) {
   const t0 = now();
   const [mod, model, meta] = await Promise.all([
-    import(`${pkg}/food_classifier.js`).then(async (m) => {
-      await m.default({ module_or_path: `${pkg}/food_classifier_bg.wasm` });
+    import(`${pkg}/food_classifier.js?${wasm}`).then(async (m) => {
+      await m.default({ module_or_path: `${pkg}/${wasm}` });
       return m;
     }),
     fetch(modelUrl).then((r) => r.arrayBuffer()),
@@ -47,9 +58,9 @@ function toTensor(rgba, side, input) {
   return out;
 }
 
-/** Cold start: wasm fetch+compile, model fetch+load, first inference. Call on a fresh page. */
+/** Cold start of the build the page picks: wasm fetch+compile, model fetch+load, first inference. Call on a fresh page. */
 async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
-  const ours = await loadOurs(pkg, modelUrl, metaUrl);
+  const ours = await loadOurs(pkg, fileName(pageBuild.wasm), modelUrl, metaUrl);
   const side = ours.meta.input.shape[3];
   const rgba = await inputPixels(photoUrl, side);
   const t3 = now();
@@ -65,12 +76,17 @@ async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
   };
 }
 
-/** Loads both engines on the same model and builds the same input for both. */
+/** Loads every build of ours this browser runs and onnxruntime-web on the same model, with the same input. */
 async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
-  const ours = await loadOurs(pkg, modelUrl, metaUrl);
+  state.ours = {};
+  let ours;
+  for (const [name, wasm] of Object.entries(runnableBuilds)) {
+    ours = await loadOurs(pkg, wasm, modelUrl, metaUrl);
+    state.ours[name] = ours.classifier;
+  }
   const input = ours.meta.input;
   const side = input.shape[3];
-  state.ours = ours.classifier;
+  state.photoEngine = state.ours[pageBuild.name];
   state.side = side;
   state.rgba = await inputPixels(photoUrl, side);
 
@@ -90,12 +106,12 @@ async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
   };
   state.labels = ours.meta.labels;
   state.ortVersion = ort.env.versions?.web ?? 'unknown';
-  return { ortLoadMs, ortVersion: state.ortVersion, crossOriginIsolated: self.crossOriginIsolated };
+  return { ortLoadMs, ortVersion: state.ortVersion, crossOriginIsolated: self.crossOriginIsolated, pageBuild: pageBuild.name };
 }
 
-async function runOurs() {
+async function runOurs(name) {
   const t0 = now();
-  const r = state.ours.classifyRgba(state.rgba, state.side, state.side, 1);
+  const r = state.ours[name].classifyRgba(state.rgba, state.side, state.side, 1);
   return { wallMs: now() - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
 }
 
@@ -108,24 +124,21 @@ async function runOrt() {
   return { wallMs, label: state.labels[best] };
 }
 
-/** `runs` rounds after `warmup`, alternating which engine goes first to cancel drift. */
+/**
+ * `runs` rounds after `warmup`; each round runs every engine once, starting at a different one
+ * each round, to cancel drift. Returns each engine's runs by name (our builds, then `ort`).
+ */
 async function warm(runs, warmup) {
-  for (let i = 0; i < warmup; i++) {
-    await runOurs();
-    await runOrt();
-  }
-  const ours = [];
-  const ort = [];
-  for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) {
-      ours.push(await runOurs());
-      ort.push(await runOrt());
-    } else {
-      ort.push(await runOrt());
-      ours.push(await runOurs());
+  const engines = [...Object.keys(state.ours).map((name) => [name, () => runOurs(name)]), ['ort', runOrt]];
+  const times = Object.fromEntries(engines.map(([name]) => [name, []]));
+  for (let i = 0; i < warmup + runs; i++) {
+    for (let k = 0; k < engines.length; k++) {
+      const [name, run] = engines[(i + k) % engines.length];
+      const r = await run();
+      if (i >= warmup) times[name].push(r);
     }
   }
-  return { ours, ort };
+  return times;
 }
 
 /** End to end from the file input: browser decode + resize, then classifyRgba. */
@@ -148,7 +161,7 @@ function armPhotoInput() {
 async function photoToResult(file, t0) {
   const decoded = await decodeToRgba(file, state.side);
   const t1 = now();
-  const r = state.ours.classifyRgba(decoded.rgba, decoded.width, decoded.height, 1);
+  const r = state.photoEngine.classifyRgba(decoded.rgba, decoded.width, decoded.height, 1);
   const t2 = now();
   return { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
 }

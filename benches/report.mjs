@@ -4,12 +4,17 @@ const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 
 export function report(r) {
   const e2e = r.e2e_real_page?.total ?? r.e2e_bench_page.total;
+  const plain = r.ours.simd128;
+  const relaxed = r.ours['relaxed-simd'];
   const flat = {
     native_ms: r.native.inference.median_ms,
     native_p90_ms: r.native.inference.p90_ms,
-    wasm_ms: r.ours.wall.median_ms,
-    wasm_p90_ms: r.ours.wall.p90_ms,
-    wasm_inference_only_ms: r.ours.inference.median_ms,
+    wasm_ms: plain.wall.median_ms,
+    wasm_p90_ms: plain.wall.p90_ms,
+    wasm_inference_only_ms: plain.inference.median_ms,
+    wasm_relaxed_simd_ms: relaxed?.wall.median_ms ?? null,
+    wasm_relaxed_simd_p90_ms: relaxed?.wall.p90_ms ?? null,
+    page_build: r.page_build,
     ort_web_ms: r.ort.wall.median_ms,
     ort_web_p90_ms: r.ort.wall.p90_ms,
     cold_start_ms: r.cold.total.median_ms,
@@ -22,8 +27,11 @@ export function report(r) {
     model_bytes: r.sizes.model.raw,
     model_gzip_bytes: r.sizes.model.gzip,
     model_brotli_bytes: r.sizes.model.brotli,
-    ratio_wasm_vs_ort_web: r.ours.wall.median_ms / r.ort.wall.median_ms,
-    ratio_wasm_vs_native: r.ours.wall.median_ms / r.native.inference.median_ms,
+    wasm_relaxed_brotli_bytes: r.sizes.wasm_relaxed.brotli,
+    ratio_wasm_vs_ort_web: plain.wall.median_ms / r.ort.wall.median_ms,
+    ratio_wasm_relaxed_simd_vs_ort_web: relaxed ? relaxed.wall.median_ms / r.ort.wall.median_ms : null,
+    ratio_relaxed_simd_vs_simd128: relaxed ? relaxed.wall.median_ms / plain.wall.median_ms : null,
+    ratio_wasm_vs_native: plain.wall.median_ms / r.native.inference.median_ms,
     details: r,
   };
   const row = (name, s, note = '') => `${name.padEnd(44)}${fmt(s?.median_ms).padStart(11)}${fmt(s?.p90_ms).padStart(11)}  ${note}`;
@@ -31,15 +39,18 @@ export function report(r) {
     '',
     `${'one thread, same model'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,
     row('native tract (release), inference', r.native.inference),
-    row('our wasm in Chromium, classifyRgba 224x224', r.ours.wall, `(tract run alone: ${fmt(r.ours.inference.median_ms)})`),
+    ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}, classifyRgba 224x224`, o.wall,
+      `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ' the page runs this build' : ''}`)),
     row(`onnxruntime-web ${r.machine.onnxruntime_web} (wasm EP), session.run`, r.ort.wall),
     row('cold start: wasm + model + first inference', r.cold.total,
       `(fetch+compile ${fmt(r.cold.fetch_compile.median_ms)}, model ${fmt(r.cold.model_load.median_ms)}, first ${fmt(r.cold.first_inference.median_ms)})`),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
     ...(r.e2e_real_page ? [row('12 MP JPEG, file selection to result (page)', r.e2e_real_page.total)] : []),
     '',
-    `ours / onnxruntime-web: ${flat.ratio_wasm_vs_ort_web.toFixed(2)}    wasm / native: ${flat.ratio_wasm_vs_native.toFixed(2)}`,
-    `top-1 on the sample: ours ${r.ours.label}, onnxruntime-web ${r.ort.label}, native photo ${r.native.photo}`,
+    `ours / onnxruntime-web: simd128 ${flat.ratio_wasm_vs_ort_web.toFixed(2)}` +
+      (relaxed ? `, relaxed-simd ${flat.ratio_wasm_relaxed_simd_vs_ort_web.toFixed(2)}    relaxed-simd / simd128: ${flat.ratio_relaxed_simd_vs_simd128.toFixed(2)}` : '') +
+      `    wasm / native: ${flat.ratio_wasm_vs_native.toFixed(2)}`,
+    `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${r.ort.label}, native photo ${r.native.photo}`,
     '',
     `${'size'.padEnd(14)}${'raw'.padStart(12)}${'gzip'.padStart(12)}${'brotli'.padStart(12)}`,
     ...Object.entries(r.sizes).map(([k, s]) => `${k.padEnd(14)}${kb(s.raw).padStart(12)}${kb(s.gzip).padStart(12)}${kb(s.brotli).padStart(12)}`),

@@ -2,9 +2,13 @@
 // and a content hash, so any change to the site installs a fresh cache and the old one is deleted.
 const PRECACHE = { version: 'dev', files: ['./', 'index.html'] };
 const CACHE = `food-classifier-${PRECACHE.version}`;
+importScripts('js/engine-build.js');
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE.files)).then(() => self.skipWaiting()));
+  // Only the engine build this browser will run: the other is never downloaded.
+  const unused = new Set(self.engineBuild().others);
+  const files = PRECACHE.files.filter((file) => !unused.has(file.split('?')[0]));
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(files)).then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {

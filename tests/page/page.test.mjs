@@ -135,6 +135,42 @@ describe('the food classifier page', () => {
     await context.close();
   });
 
+  test('the page runs the fastest engine build the browser has, caches only that one, and runs the other on request', async () => {
+    const context = await newContext();
+    const page = await openReady(context, session.server.baseUrl);
+    const relaxed = await page.evaluate(async () => {
+      await import('./js/engine-build.js');
+      return self.engineBuild().name === 'relaxed-simd';
+    });
+    // Chromium has had relaxed SIMD since version 114: there the faster build must be the one picked.
+    if (BROWSER === 'chromium') assert.ok(relaxed, 'Chromium should run the relaxed-SIMD build');
+    const build = relaxed ? 'relaxed-simd' : 'simd128';
+    assert.equal(await text(page, 'engine'), `wasm ${build}, 1 thread`);
+    await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
+    await expectTop(page, 'Soup');
+    const probability = await text(page, 'top-probability');
+
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
+    const cached = await page.evaluate(async () => {
+      const names = [];
+      for (const key of await caches.keys()) {
+        for (const request of await (await caches.open(key)).keys()) names.push(new URL(request.url).pathname);
+      }
+      return names.filter((name) => name.endsWith('.wasm'));
+    });
+    const wasm = (name) => (name === 'relaxed-simd' ? '/pkg/food_classifier_relaxed_bg.wasm' : '/pkg/food_classifier_bg.wasm');
+    assert.deepEqual(cached, [wasm(build)], 'only the build this browser runs is saved for offline use');
+
+    // Asked for by name, the plain build answers the same (fused multiply-add only moves rounding).
+    const plain = await openReady(context, `${session.server.baseUrl}?engine=simd128`);
+    assert.equal(await text(plain, 'engine'), 'wasm simd128, 1 thread');
+    await classifyWith(plain, () => plain.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
+    await expectTop(plain, 'Soup');
+    assert.ok(Math.abs(parseFloat(await text(plain, 'top-probability')) - parseFloat(probability)) <= 0.2,
+      `simd128 ${await text(plain, 'top-probability')} vs ${build} ${probability}`);
+    await context.close();
+  });
+
   test('no request ever left 127.0.0.1', () => {
     assert.ok(requests.length > 20, `only ${requests.length} requests recorded`);
     const origin = new URL(session.server.baseUrl).origin;

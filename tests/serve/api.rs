@@ -21,6 +21,15 @@ fn serves_the_page_with_browser_ready_types() {
     assert_eq!(wasm.status, 200);
     assert_eq!(wasm.header("content-type"), Some("application/wasm"));
     assert_eq!(wasm.header("cache-control"), None);
+    // The site build's versioned URL names one content: kept for a year, and the same bytes.
+    let versioned = server.get("/pkg/engine.wasm?v=0123456789abcdef");
+    assert_eq!(versioned.status, 200);
+    assert_eq!(
+        versioned.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_eq!(versioned.body, wasm.body);
+    assert_eq!(server.get("/?v=1").header("cache-control"), Some("no-cache"));
 
     assert_eq!(server.get("/missing.js").status, 404);
     assert_eq!(server.get("/../../etc/passwd").status, 404);

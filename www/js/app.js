@@ -10,7 +10,10 @@ import { setupFolderEvaluation } from './folder-eval.js';
 import { setupOwnModel } from './own-model.js';
 
 const $ = (id) => document.getElementById(id);
-const client = new ClassifierClient(new URL('./worker.js', import.meta.url));
+// `?engine=simd128` runs the plain SIMD build where the relaxed one would be picked, to compare them.
+const client = new ClassifierClient(new URL('./worker.js', import.meta.url), {
+  engine: new URLSearchParams(location.search).get('engine'),
+});
 const status = $('status');
 
 function setStatus(state, text) {
@@ -36,7 +39,7 @@ client.ready.then((info) => {
   setStatus('ready', 'Ready: give it a photo.');
   $('model-progress').closest('.load').dataset.done = '';
   $('progress-text').textContent = `Model ${(info.modelBytes / 1e6).toFixed(1)} MB, ${info.labels.length} classes.`;
-  showColdStart(info.cold, readyMs);
+  showColdStart(info.cold, readyMs, info.engine);
   updateBrowserFigures({ modelMb: info.modelBytes / 1e6 });
 }, (error) => {
   setStatus('failed', 'The classifier could not start.');

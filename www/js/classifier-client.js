@@ -1,12 +1,17 @@
 // The page's side of the inference worker: a promise per photo, events for loading progress.
 
 export class ClassifierClient extends EventTarget {
-  constructor(workerUrl) {
+  /**
+   * `engine`: the engine build to ask for by name (the browser still decides whether it can run
+   * it). It travels in the worker's name, not its URL: a service worker may answer the script from
+   * its cache, and the worker's own URL then has no query.
+   */
+  constructor(workerUrl, { engine } = {}) {
     super();
     this.pending = new Map();
     this.evaluations = new Map();
     this.nextId = 1;
-    this.worker = new Worker(workerUrl, { type: 'module' });
+    this.worker = new Worker(workerUrl, { type: 'module', name: engine ? `classifier engine=${engine}` : 'classifier' });
     this.ready = new Promise((resolve, reject) => {
       this.worker.onmessage = ({ data }) => {
         if (data.type === 'progress') this.dispatchEvent(new CustomEvent('progress', { detail: data }));

@@ -124,7 +124,8 @@ export function showError(message, name) {
   finished();
 }
 
-export function showColdStart(cold, readyMs) {
+export function showColdStart(cold, readyMs, engine) {
+  $('engine').textContent = `wasm ${engine.build}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}`;
   $('wasm-ms').textContent = ms(cold.wasm_ms);
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);

@@ -5,6 +5,8 @@
 // Out: progress, ready, failed, result, error, evaluation-start, evaluation-photo (one per
 // photo), evaluation-done (the reports), own-ready.
 import init, { FoodClassifier, checkModelSize, isCutShort } from '../pkg/food_classifier.js';
+import './engine-build.js';
+import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
 
@@ -16,6 +18,12 @@ const MAX_PIXELS = 50_000_000;
 let classifier = null;
 let own = null;
 
+/** A site file's URL (`path` from the site's root), versioned when the build gave it a version. */
+function asset(path) {
+  const version = ASSET_VERSIONS[path];
+  return new URL(`../${path}${version ? `?v=${version}` : ''}`, import.meta.url);
+}
+
 /** tract's first run sizes its scratch buffers (about 4x a warm run): pay it before any photo. */
 function warmUp(model) {
   const side = model.resizeShorterSide;
@@ -24,12 +32,15 @@ function warmUp(model) {
 
 async function start() {
   const t0 = performance.now();
-  await init({ module_or_path: new URL('../pkg/food_classifier_bg.wasm', import.meta.url) });
+  // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
+  // them; the browser decides whether it can run it.
+  const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
+  await init({ module_or_path: asset(build.wasm) });
   const t1 = performance.now();
   const [model, metadata] = await Promise.all([
-    fetchWithProgress(new URL('../models/food11-mobilenetv2.onnx', import.meta.url), (loaded, total) =>
+    fetchWithProgress(asset('models/food11-mobilenetv2.onnx'), (loaded, total) =>
       postMessage({ type: 'progress', loaded, total })),
-    fetch(new URL('../models/model.json', import.meta.url)).then((r) => {
+    fetch(asset('models/model.json')).then((r) => {
       if (!r.ok) throw new Error(`Could not download model.json (HTTP ${r.status}).`);
       return r.text();
     }),
@@ -43,6 +54,7 @@ async function start() {
     type: 'ready',
     labels: classifier.labels,
     modelBytes: model.length,
+    engine: { build: build.name, threads: 1 },
     cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
 }

@@ -1,46 +1,58 @@
 //! Builds the static site: the wasm engine, the page in `www/`, and the model, into `dist/`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use crate::shell::{cmd, root, run};
 
-/// The release wasm (simd128, fat LTO) run through wasm-bindgen, plus `www/` and `models/`.
+/// The engine's builds: the profile, the target features when they are not `.cargo/config.toml`'s
+/// (`+simd128`, which the wasm tests build with too, so they share its compiled tract) and the
+/// wasm's name in `dist/pkg/`. The page runs the first its browser supports
+/// (`www/js/engine-build.js`); both share one JS glue.
+const ENGINE_BUILDS: [(&str, Option<&str>, &str); 2] = [
+    (
+        "wasm-release-relaxed",
+        Some("+simd128,+relaxed-simd"),
+        "food_classifier_relaxed_bg.wasm",
+    ),
+    ("wasm-release", None, "food_classifier_bg.wasm"),
+];
+
+/// The release wasm builds (fat LTO) run through wasm-bindgen, plus `www/` and `models/`.
 pub fn build() -> Result<(), String> {
-    run(&mut cmd(
-        "cargo",
-        &[
-            "build",
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "wasm-release",
-        ],
-    ))?;
     let dist = root().join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cannot clear dist/: {e}"))?;
     }
-    let wasm = root().join("target/wasm32-unknown-unknown/wasm-release/food_classifier.wasm");
-    run(&mut cmd(
-        "wasm-bindgen",
-        &[
-            &wasm.to_string_lossy(),
-            "--target",
-            "web",
-            "--no-typescript",
-            "--out-dir",
-            "dist/pkg",
-        ],
-    ))?;
+    let pkg = dist.join("pkg");
+    let mut glue: Option<Vec<u8>> = None;
+    for (profile, features, wasm_name) in ENGINE_BUILDS {
+        let bindings = root().join("target/wasm-bindgen").join(profile);
+        build_engine(profile, features, &bindings)?;
+        let js = fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{profile} glue: {e}"))?;
+        match &glue {
+            None => glue = Some(js),
+            Some(first) if *first != js => {
+                return Err(format!(
+                "the {profile} build's JS bindings differ from the other build's: one glue cannot load both"
+            ))
+            }
+            Some(_) => {}
+        }
+        fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+        fs::copy(bindings.join("food_classifier_bg.wasm"), pkg.join(wasm_name))
+            .map_err(|e| format!("{wasm_name}: {e}"))?;
+    }
+    fs::write(pkg.join("food_classifier.js"), glue.unwrap_or_default()).map_err(|e| e.to_string())?;
     copy_dir(&root().join("www"), &dist)?;
     let models = dist.join("models");
     fs::create_dir_all(&models).map_err(|e| e.to_string())?;
     for file in ["food11-mobilenetv2.onnx", "model.json"] {
         fs::copy(root().join("models").join(file), models.join(file)).map_err(|e| format!("{file}: {e}"))?;
     }
-    write_precache(&dist)?;
+    let versions = write_asset_versions(&dist)?;
+    write_precache(&dist, &versions)?;
     let (plain, brotli) = crate::precompress::site(&dist)?;
     eprintln!(
         "site built in {} (code and text {:.1} MB, {:.1} MB as brotli)",
@@ -49,6 +61,43 @@ pub fn build() -> Result<(), String> {
         brotli as f64 / 1e6
     );
     Ok(())
+}
+
+/// One engine build: `cargo build` in `profile`, with `features` if given (cargo adds the
+/// environment's rustflags to `.cargo/config.toml`'s), then wasm-bindgen into `bindings`.
+fn build_engine(profile: &str, features: Option<&str>, bindings: &Path) -> Result<(), String> {
+    let mut build = cmd(
+        "cargo",
+        &[
+            "build",
+            "--lib",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            profile,
+        ],
+    );
+    if let Some(features) = features {
+        build.env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            format!("-C target-feature={features}"),
+        );
+    }
+    run(&mut build)?;
+    let wasm = root().join(format!(
+        "target/wasm32-unknown-unknown/{profile}/food_classifier.wasm"
+    ));
+    run(&mut cmd(
+        "wasm-bindgen",
+        &[
+            &wasm.to_string_lossy(),
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-dir",
+            &bindings.to_string_lossy(),
+        ],
+    ))
 }
 
 /// Everything a browser run against `serve` needs: the web tools, Chromium, the npm packages, the
@@ -71,9 +120,34 @@ pub fn serve(args: &[String]) -> Result<(), String> {
     run(&mut cmd("cargo", &full))
 }
 
-/// Fills the service worker's precache line with every built file and a hash of their contents,
-/// so a changed site gets a new cache version and the old cache is dropped on activation.
-fn write_precache(dist: &Path) -> Result<(), String> {
+/// The site files the page asks for by a versioned URL (`path?v=version`): the large ones.
+fn is_versioned(file: &str) -> bool {
+    file.starts_with("models/") || (file.starts_with("pkg/") && file.ends_with(".wasm"))
+}
+
+/// Writes the content version of every versioned file into `js/asset-versions.js` (path →
+/// version), and returns them.
+fn write_asset_versions(dist: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut files = Vec::new();
+    list_files(dist, dist, &mut files)?;
+    let mut versions = BTreeMap::new();
+    for file in files.into_iter().filter(|f| is_versioned(f)) {
+        let bytes = fs::read(dist.join(&file)).map_err(|e| format!("{file}: {e}"))?;
+        versions.insert(file, format!("{:016x}", fnv1a(FNV_OFFSET, &bytes)));
+    }
+    let map: Vec<String> = versions.iter().map(|(f, v)| format!("'{f}': '{v}'")).collect();
+    replace_line(
+        &dist.join("js/asset-versions.js"),
+        "export const ASSET_VERSIONS = ",
+        &format!("export const ASSET_VERSIONS = {{ {} }};", map.join(", ")),
+    )?;
+    Ok(versions)
+}
+
+/// Fills the service worker's precache line with every built file (by the URL the page asks for)
+/// and a hash of their contents, so a changed site gets a new cache version and the old cache is
+/// dropped on activation.
+fn write_precache(dist: &Path, versions: &BTreeMap<String, String>) -> Result<(), String> {
     let mut files = Vec::new();
     list_files(dist, dist, &mut files)?;
     files.retain(|f| f != "sw.js");
@@ -83,23 +157,32 @@ fn write_precache(dist: &Path) -> Result<(), String> {
         let bytes = fs::read(dist.join(file)).map_err(|e| format!("{file}: {e}"))?;
         hash = fnv1a(hash, file.as_bytes().iter().chain(&[0]).chain(&bytes));
     }
+    let url = |f: &String| match versions.get(f) {
+        Some(version) => format!("\"{f}?v={version}\""),
+        None => format!("\"{f}\""),
+    };
     let list: Vec<String> = std::iter::once("\"./\"".to_string())
-        .chain(files.iter().map(|f| format!("\"{f}\"")))
+        .chain(files.iter().map(url))
         .collect();
     let line = format!(
         "const PRECACHE = {{ version: '{hash:016x}', files: [{}] }};",
         list.join(", ")
     );
-    let sw = dist.join("sw.js");
-    let text = fs::read_to_string(&sw).map_err(|e| format!("sw.js: {e}"))?;
+    replace_line(&dist.join("sw.js"), "const PRECACHE = ", &line)
+}
+
+/// Replaces the line of `file` that starts with `prefix` by `line`.
+fn replace_line(file: &Path, prefix: &str, line: &str) -> Result<(), String> {
+    let name = file.display();
+    let text = fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
     let start = text
-        .find("const PRECACHE = ")
-        .ok_or("sw.js has no PRECACHE line")?;
+        .find(prefix)
+        .ok_or_else(|| format!("{name} has no line starting {prefix:?}"))?;
     let end = start
         + text[start..]
             .find('\n')
-            .ok_or("sw.js: unterminated PRECACHE line")?;
-    fs::write(&sw, format!("{}{line}{}", &text[..start], &text[end..])).map_err(|e| format!("sw.js: {e}"))
+            .ok_or_else(|| format!("{name}: unterminated line {prefix:?}"))?;
+    fs::write(file, format!("{}{line}{}", &text[..start], &text[end..])).map_err(|e| format!("{name}: {e}"))
 }
 
 /// Where an FNV-1a hash starts.

@@ -45,17 +45,31 @@ pub async fn serve_file(State(state): State<AppState>, uri: Uri, request_headers
             continue;
         };
         if accepts(accept, encoding) {
-            return file_response(copy, &path, Some(encoding));
+            return file_response(copy, &path, uri.query(), Some(encoding));
         }
         has_copies = true;
     }
-    let mut response = file_response(original, &path, None);
+    let mut response = file_response(original, &path, uri.query(), None);
     if has_copies {
         response
             .headers_mut()
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     response
+}
+
+/// How long a browser may keep a file: the page shell and the service worker are checked on
+/// every load, or updates never arrive; a versioned URL (`?v=`, the site build's content version)
+/// names one content for good, so it is kept for a year without asking; anything else is left to
+/// the browser's own heuristics.
+fn cache_control(path: &Path, query: Option<&str>) -> Option<&'static str> {
+    if must_revalidate(path) {
+        Some("no-cache")
+    } else if query.is_some_and(|q| q.split('&').any(|pair| pair.starts_with("v="))) {
+        Some("public, max-age=31536000, immutable")
+    } else {
+        None
+    }
 }
 
 struct OpenFile {
@@ -75,7 +89,12 @@ async fn open_file(path: &Path) -> Option<OpenFile> {
 }
 
 /// Streamed, so many downloads of the model at once hold a buffer each, not the whole file.
-fn file_response(open: OpenFile, path: &Path, encoding: Option<&'static str>) -> Response {
+fn file_response(
+    open: OpenFile,
+    path: &Path,
+    query: Option<&str>,
+    encoding: Option<&'static str>,
+) -> Response {
     let mut response = Body::from_stream(ReaderStream::new(open.file)).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(open.length));
@@ -84,8 +103,8 @@ fn file_response(open: OpenFile, path: &Path, encoding: Option<&'static str>) ->
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
-    if must_revalidate(path) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Some(policy) = cache_control(path, query) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     response
 }
@@ -134,7 +153,6 @@ fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     Some(path)
 }
 
-/// The page shell and the service worker must be checked on every load, or updates never arrive.
 fn must_revalidate(path: &Path) -> bool {
     matches!(
         path.file_name().and_then(|n| n.to_str()),
