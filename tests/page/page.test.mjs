@@ -1,7 +1,7 @@
 // End-to-end tests of the page, in each browser harness.mjs drives, against the real `food-classifier serve`.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { BAD, BROWSER, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
 
@@ -168,6 +168,19 @@ describe('the food classifier page', () => {
     await expectTop(plain, 'Soup');
     assert.ok(Math.abs(parseFloat(await text(plain, 'top-probability')) - parseFloat(probability)) <= 0.2,
       `simd128 ${await text(plain, 'top-probability')} vs ${build} ${probability}`);
+    await context.close();
+  });
+
+  test('the model download counts to the model\'s size, though it arrives compressed', async () => {
+    const context = await newContext();
+    const page = await openReady(context, session.server.baseUrl);
+    const model = path.join(ROOT, 'dist/models/food11-mobilenetv2.onnx');
+    assert.ok(existsSync(`${model}.br`), 'the site build made no brotli copy of the model');
+    const bar = await page.evaluate(() => {
+      const progress = document.getElementById('model-progress');
+      return { max: progress.max, value: progress.value };
+    });
+    assert.deepEqual(bar, { max: statSync(model).size, value: statSync(model).size });
     await context.close();
   });
 

@@ -1,9 +1,14 @@
 // Downloads a file while reporting bytes received of the total, so the page can show a progress bar.
 
-export async function fetchWithProgress(url, onProgress) {
+/**
+ * `size`, when known, is the file's own size: the body is counted as it arrives decoded, so a
+ * compressed response's `Content-Length` is not its total. Without either the total is 0 (unknown).
+ */
+export async function fetchWithProgress(url, onProgress, size) {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`Could not download ${url} (HTTP ${response.status}).`);
-  const total = Number(response.headers.get('Content-Length')) || 0;
+  const encoded = response.headers.get('Content-Encoding');
+  const total = size || (encoded ? 0 : Number(response.headers.get('Content-Length')) || 0);
   if (!response.body) {
     const buffer = new Uint8Array(await response.arrayBuffer());
     onProgress(buffer.length, buffer.length);

@@ -11,6 +11,7 @@ import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
 
 const TOP_K = 5;
+const MODEL = 'models/food11-mobilenetv2.onnx';
 // Above this many pixels the browser's full-size bitmap (4 bytes a pixel) would cost a tab more
 // than the engine's whole memory budget, so such photos go straight to the wasm decoder, which
 // decodes JPEGs at 1/8 scale (108 and 200 MP phone photos) and refuses others naming its limit.
@@ -20,7 +21,7 @@ let own = null;
 
 /** A site file's URL (`path` from the site's root), versioned when the build gave it a version. */
 function asset(path) {
-  const version = ASSET_VERSIONS[path];
+  const version = ASSET_VERSIONS[path]?.version;
   return new URL(`../${path}${version ? `?v=${version}` : ''}`, import.meta.url);
 }
 
@@ -38,8 +39,8 @@ async function start() {
   await init({ module_or_path: asset(build.wasm) });
   const t1 = performance.now();
   const [model, metadata] = await Promise.all([
-    fetchWithProgress(asset('models/food11-mobilenetv2.onnx'), (loaded, total) =>
-      postMessage({ type: 'progress', loaded, total })),
+    fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),
+      ASSET_VERSIONS[MODEL]?.bytes),
     fetch(asset('models/model.json')).then((r) => {
       if (!r.ok) throw new Error(`Could not download model.json (HTTP ${r.status}).`);
       return r.text();

@@ -125,17 +125,22 @@ fn is_versioned(file: &str) -> bool {
     file.starts_with("models/") || (file.starts_with("pkg/") && file.ends_with(".wasm"))
 }
 
-/// Writes the content version of every versioned file into `js/asset-versions.js` (path →
-/// version), and returns them.
+/// Writes the content version and size of every versioned file into `js/asset-versions.js`
+/// (path → `{ version, bytes }`), and returns the versions.
 fn write_asset_versions(dist: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut files = Vec::new();
     list_files(dist, dist, &mut files)?;
     let mut versions = BTreeMap::new();
+    let mut map = Vec::new();
     for file in files.into_iter().filter(|f| is_versioned(f)) {
         let bytes = fs::read(dist.join(&file)).map_err(|e| format!("{file}: {e}"))?;
-        versions.insert(file, format!("{:016x}", fnv1a(FNV_OFFSET, &bytes)));
+        let version = format!("{:016x}", fnv1a(FNV_OFFSET, &bytes));
+        map.push(format!(
+            "'{file}': {{ version: '{version}', bytes: {} }}",
+            bytes.len()
+        ));
+        versions.insert(file, version);
     }
-    let map: Vec<String> = versions.iter().map(|(f, v)| format!("'{f}': '{v}'")).collect();
     replace_line(
         &dist.join("js/asset-versions.js"),
         "export const ASSET_VERSIONS = ",
