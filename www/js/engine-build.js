@@ -21,7 +21,8 @@ const ENGINE_BUILDS = {
 
 /**
  * The build to run: `requested` (a build's name, for comparing builds) when this browser can run
- * it, else the fastest it can run. `{ name, wasm }`.
+ * it, else the fastest it can run. `{ name, wasm, others }`: `others` are the other builds' wasm
+ * files, which this browser never needs (the service worker leaves them out of its precache).
  */
 self.engineBuild = (requested) => {
   const relaxed = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);

@@ -26,25 +26,20 @@ pub fn build() -> Result<(), String> {
         fs::remove_dir_all(&dist).map_err(|e| format!("cannot clear dist/: {e}"))?;
     }
     let pkg = dist.join("pkg");
-    let mut glue: Option<Vec<u8>> = None;
+    fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+    let mut glues = Vec::new();
     for (profile, features, wasm_name) in ENGINE_BUILDS {
         let bindings = root().join("target/wasm-bindgen").join(profile);
         build_engine(profile, features, &bindings)?;
-        let js = fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{profile} glue: {e}"))?;
-        match &glue {
-            None => glue = Some(js),
-            Some(first) if *first != js => {
-                return Err(format!(
-                "the {profile} build's JS bindings differ from the other build's: one glue cannot load both"
-            ))
-            }
-            Some(_) => {}
-        }
-        fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
+        glues
+            .push(fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{profile} glue: {e}"))?);
         fs::copy(bindings.join("food_classifier_bg.wasm"), pkg.join(wasm_name))
             .map_err(|e| format!("{wasm_name}: {e}"))?;
     }
-    fs::write(pkg.join("food_classifier.js"), glue.unwrap_or_default()).map_err(|e| e.to_string())?;
+    if glues.windows(2).any(|pair| pair[0] != pair[1]) {
+        return Err("the engine builds' JS bindings differ: one glue cannot load them all".into());
+    }
+    fs::write(pkg.join("food_classifier.js"), &glues[0]).map_err(|e| e.to_string())?;
     copy_dir(&root().join("www"), &dist)?;
     let models = dist.join("models");
     fs::create_dir_all(&models).map_err(|e| e.to_string())?;
