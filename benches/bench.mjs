@@ -1,5 +1,5 @@
-// The benchmark: native tract, our wasm builds and onnxruntime-web in one headless Chromium, the
-// 12 MP photo end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
+// The benchmark: native tract, our wasm builds and onnxruntime-web (one thread and several) in one
+// headless Chromium on a cross-origin isolated page, the 12 MP photo end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
 //
 // usage: node benches/bench.mjs [--runs N] [--pkg DIR] [--out FILE]
 //   --pkg   wasm-bindgen output to measure (default dist/pkg), e.g. a variant built for a lever
@@ -27,10 +27,15 @@ const { values: opt } = parseArgs({
   },
 });
 const runs = Number(opt.runs);
+const isOrt = (engine) => engine.startsWith('ort');
 const pkgDir = resolve(root, opt.pkg);
 const photo = join(root, 'target/bench/photo-12mp.jpg');
 const modelPath = join(root, 'dist/models/food11-mobilenetv2.onnx');
-const wasmFiles = { simd128: 'food_classifier_bg.wasm', 'relaxed-simd': 'food_classifier_relaxed_bg.wasm' };
+const wasmFiles = {
+  simd128: 'food_classifier_bg.wasm',
+  'relaxed-simd': 'food_classifier_relaxed_bg.wasm',
+  threads: 'threads/food_classifier_bg.wasm',
+};
 for (const need of [...Object.values(wasmFiles).map((f) => join(pkgDir, f)), modelPath, photo]) {
   if (!existsSync(need)) throw new Error(`${need} is missing: run \`cargo xtask bench\`, which builds it`);
 }
@@ -77,7 +82,7 @@ try {
     if (i > 0) cold.push(r);
   }
 
-  console.error(`warm: ours vs onnxruntime-web, ${runs} interleaved rounds ...`);
+  console.error(`warm: ours vs onnxruntime-web, one thread and several, ${runs} interleaved rounds ...`);
   await page.goto(`${server.url}/bench/page.html`);
   const info = await page.evaluate((u) => window.bench.setup(u), urls);
   const warm = await page.evaluate(([n, w]) => window.bench.warm(n, w), [runs, 5]);
@@ -113,14 +118,21 @@ try {
       date: new Date().toISOString(),
     },
     native,
-    // Our builds by name (simd128, and relaxed-simd where Chromium runs it); the page runs `page_build`.
-    ours: Object.fromEntries(Object.entries(warm).filter(([name]) => name !== 'ort').map(([name, rounds]) => [name, {
+    // Our builds by name (simd128, relaxed-simd and threads where Chromium runs them); the page
+    // runs `page_build`; `threads` is how many threads each computes on.
+    ours: Object.fromEntries(Object.entries(warm).filter(([name]) => !isOrt(name)).map(([name, rounds]) => [name, {
       wall: summary(rounds.map((r) => r.wallMs)),
       inference: summary(rounds.map((r) => r.inferenceMs)),
       label: rounds[0].label,
     }])),
     page_build: info.pageBuild,
-    ort: { wall: summary(warm.ort.map((r) => r.wallMs)), session_create_ms: info.ortLoadMs, label: warm.ort[0].label },
+    threads: info.threads,
+    // onnxruntime-web on one thread (`ort`) and on as many as our threaded build (`ort_N_threads`).
+    ort: Object.fromEntries(Object.entries(warm).filter(([name]) => isOrt(name)).map(([name, rounds]) => [name, {
+      wall: summary(rounds.map((r) => r.wallMs)),
+      session_create_ms: info.ortLoadMs[name],
+      label: rounds[0].label,
+    }])),
     cold: {
       total: summary(cold.map((r) => r.totalMs)),
       fetch_compile: summary(cold.map((r) => r.fetchCompileMs)),
@@ -132,6 +144,7 @@ try {
     sizes: {
       wasm: sizes(join(pkgDir, wasmFiles.simd128)),
       wasm_relaxed: sizes(join(pkgDir, wasmFiles['relaxed-simd'])),
+      wasm_threads: sizes(join(pkgDir, wasmFiles.threads)),
       js_glue: sizes(join(pkgDir, 'food_classifier.js')),
       model: sizes(modelPath),
     },

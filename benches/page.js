@@ -1,38 +1,46 @@
-// The in-browser half of the benchmark: our wasm builds and onnxruntime-web, side by side, one thread.
+// The in-browser half of the benchmark: our wasm builds and onnxruntime-web, side by side, on one
+// thread and (where the page is cross-origin isolated) on several.
 // benches/bench.mjs calls these through window.bench and does the statistics.
 
 import { decodeToRgba } from '/dist/js/decode.js';
 import '/dist/js/engine-build.js';
 
-/** Our builds this browser can run, name -> wasm file, and the one the real page picks. */
-const fileName = (path) => path.split('/').pop();
+/** Our builds this browser can run, by name (`engineBuild`'s answers), and the one the real page picks. */
 const pageBuild = self.engineBuild();
-const runnableBuilds = Object.fromEntries(['simd128', 'relaxed-simd'].map((want) => self.engineBuild(want))
-  .map((b) => [b.name, fileName(b.wasm)]));
+const runnableBuilds = Object.fromEntries(['simd128', 'relaxed-simd', 'threads'].map((want) => self.engineBuild(want))
+  .map((b) => [b.name, b]));
+/** A build's file in `pkg`, the site's wasm-bindgen folder (engineBuild names them from the site's root). */
+const inPkg = (path) => path.replace(/^pkg\//, '');
 
 const now = () => performance.now();
 const state = {};
 
 /**
- * Loads one build of our engine (`wasm`, a file in `pkg`, the site's wasm-bindgen folder) and the
- * model; times each step. Each build gets its own instance of the glue module (the query string),
- * so both builds can run side by side in one page.
+ * One build of our engine (`build`, from engineBuild) in its own dedicated worker, as the page
+ * runs it, with the model loaded: `{ call(type, data), meta, fetchCompileMs, modelLoadMs }`.
+ * `call` resolves to the worker's answer; timings are taken inside the worker, so the messages'
+ * own cost is not counted.
  */
-async function loadOurs(pkg, wasm, modelUrl, metaUrl) {
-  const t0 = now();
-  const [mod, model, meta] = await Promise.all([
-    import(`${pkg}/food_classifier.js?${wasm}`).then(async (m) => {
-      await m.default({ module_or_path: `${pkg}/${wasm}` });
-      return m;
-    }),
-    fetch(modelUrl).then((r) => r.arrayBuffer()),
-    fetch(metaUrl).then((r) => r.text()),
-  ]);
-  const t1 = now();
-  const classifier = new mod.FoodClassifier(new Uint8Array(model), meta);
-  const t2 = now();
-  return { classifier, meta: JSON.parse(meta), fetchCompileMs: t1 - t0, modelLoadMs: t2 - t1, t0 };
+async function loadOurs(pkg, build, modelUrl, metaUrl) {
+  const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
+  const call = (type, data = {}, transfer = []) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data: reply }) => (reply.error ? reject(new Error(reply.error)) : resolve(reply.ok));
+    worker.postMessage({ type, ...data }, transfer);
+  });
+  const base = new URL(`${pkg}/`, location.href);
+  const loaded = await call('load', {
+    glue: new URL(inPkg(build.glue), base).href,
+    wasm: new URL(inPkg(build.wasm), base).href,
+    threads: build.threads,
+    modelUrl: new URL(modelUrl, location.href).href,
+    metaUrl: new URL(metaUrl, location.href).href,
+  });
+  const meta = await (await fetch(metaUrl)).json();
+  return { call, meta, ...loaded };
 }
+
+/** Our build `engine` classifies `rgba` (width x height). */
+const classifyIn = (engine, rgba, width, height) => engine.call('run', { rgba, width, height });
 
 /** The sample photo resized (shorter side) and centre-cropped to the model's size, as RGBA. */
 async function inputPixels(photoUrl, side) {
@@ -60,76 +68,95 @@ function toTensor(rgba, side, input) {
 
 /** Cold start of the build the page picks: wasm fetch+compile, model fetch+load, first inference. Call on a fresh page. */
 async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
-  const ours = await loadOurs(pkg, fileName(pageBuild.wasm), modelUrl, metaUrl);
+  const ours = await loadOurs(pkg, pageBuild, modelUrl, metaUrl);
   const side = ours.meta.input.shape[3];
   const rgba = await inputPixels(photoUrl, side);
-  const t3 = now();
-  const result = ours.classifier.classifyRgba(rgba, side, side, 1);
-  const t4 = now();
+  const first = await classifyIn(ours, rgba, side, side);
   return {
     fetchCompileMs: ours.fetchCompileMs,
     modelLoadMs: ours.modelLoadMs,
-    firstInferenceMs: t4 - t3,
-    // Photo preparation (t3 - load end) is not part of the engine's start-up, so it is left out.
-    totalMs: ours.fetchCompileMs + ours.modelLoadMs + (t4 - t3),
-    label: result.predictions[0].label,
+    firstInferenceMs: first.wallMs,
+    // Photo preparation is not part of the engine's start-up, so it is left out.
+    totalMs: ours.fetchCompileMs + ours.modelLoadMs + first.wallMs,
+    label: first.label,
   };
 }
 
-/** Loads every build of ours this browser runs and onnxruntime-web on the same model, with the same input. */
+/**
+ * onnxruntime-web on `threads` threads, with the same input. Its thread count is fixed when its
+ * wasm starts, so each count gets its own instance of the library (the query string).
+ */
+async function loadOrt(ortUrl, threads, modelUrl, tensor, shape) {
+  const ort = await import(`${ortUrl}/ort.wasm.min.mjs?threads=${threads}`);
+  ort.env.wasm.wasmPaths = `${ortUrl}/`;
+  ort.env.wasm.numThreads = threads;
+  ort.env.wasm.proxy = false;
+  const t0 = now();
+  const session = await ort.InferenceSession.create(`${modelUrl}`, {
+    executionProviders: ['wasm'],
+    graphOptimizationLevel: 'all',
+  });
+  return {
+    session,
+    feeds: { [session.inputNames[0]]: new ort.Tensor('float32', tensor, shape) },
+    loadMs: now() - t0,
+    version: ort.env.versions?.web ?? 'unknown',
+  };
+}
+
+/**
+ * Loads every build of ours this browser runs and onnxruntime-web on the same model, with the
+ * same input: on one thread, and on as many as our threaded build uses when the page can share
+ * memory with workers.
+ */
 async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
   state.ours = {};
   let ours;
-  for (const [name, wasm] of Object.entries(runnableBuilds)) {
-    ours = await loadOurs(pkg, wasm, modelUrl, metaUrl);
-    state.ours[name] = ours.classifier;
+  for (const [name, build] of Object.entries(runnableBuilds)) {
+    ours = await loadOurs(pkg, build, modelUrl, metaUrl);
+    state.ours[name] = ours;
   }
   const input = ours.meta.input;
   const side = input.shape[3];
   state.photoEngine = state.ours[pageBuild.name];
   state.side = side;
   state.rgba = await inputPixels(photoUrl, side);
-
-  const ort = await import(`${ortUrl}/ort.wasm.min.mjs`);
-  ort.env.wasm.wasmPaths = `${ortUrl}/`;
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.simd = true; // ignored by newer releases, which always ship SIMD
-  ort.env.wasm.proxy = false;
-  const t0 = now();
-  state.session = await ort.InferenceSession.create(`${modelUrl}`, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-  });
-  const ortLoadMs = now() - t0;
-  state.feeds = {
-    [state.session.inputNames[0]]: new ort.Tensor('float32', toTensor(state.rgba, side, input), input.shape),
-  };
   state.labels = ours.meta.labels;
-  state.ortVersion = ort.env.versions?.web ?? 'unknown';
-  return { ortLoadMs, ortVersion: state.ortVersion, crossOriginIsolated: self.crossOriginIsolated, pageBuild: pageBuild.name };
+  const tensor = toTensor(state.rgba, side, input);
+  const threads = runnableBuilds.threads?.threads;
+  state.ort = { ort: await loadOrt(ortUrl, 1, modelUrl, tensor, input.shape) };
+  if (threads) state.ort[`ort_${threads}_threads`] = await loadOrt(ortUrl, threads, modelUrl, tensor, input.shape);
+  return {
+    ortLoadMs: Object.fromEntries(Object.entries(state.ort).map(([name, o]) => [name, o.loadMs])),
+    ortVersion: state.ort.ort.version,
+    crossOriginIsolated: self.crossOriginIsolated,
+    pageBuild: pageBuild.name,
+    threads: Object.fromEntries(Object.entries(runnableBuilds).map(([name, b]) => [name, b.threads])),
+  };
 }
 
-async function runOurs(name) {
-  const t0 = now();
-  const r = state.ours[name].classifyRgba(state.rgba, state.side, state.side, 1);
-  return { wallMs: now() - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
-}
+const runOurs = (name) => classifyIn(state.ours[name], state.rgba, state.side, state.side);
 
-async function runOrt() {
+async function runOrt(name) {
+  const { session, feeds } = state.ort[name];
   const t0 = now();
-  const out = await state.session.run(state.feeds);
+  const out = await session.run(feeds);
   const wallMs = now() - t0;
-  const logits = out[state.session.outputNames[0]].data;
+  const logits = out[session.outputNames[0]].data;
   const best = logits.indexOf(Math.max(...logits));
   return { wallMs, label: state.labels[best] };
 }
 
 /**
  * `runs` rounds after `warmup`; each round runs every engine once, starting at a different one
- * each round, to cancel drift. Returns each engine's runs by name (our builds, then `ort`).
+ * each round, to cancel drift. Returns each engine's runs by name (our builds, then
+ * onnxruntime-web's: `ort`, and `ort_N_threads`).
  */
 async function warm(runs, warmup) {
-  const engines = [...Object.keys(state.ours).map((name) => [name, () => runOurs(name)]), ['ort', runOrt]];
+  const engines = [
+    ...Object.keys(state.ours).map((name) => [name, () => runOurs(name)]),
+    ...Object.keys(state.ort).map((name) => [name, () => runOrt(name)]),
+  ];
   const times = Object.fromEntries(engines.map(([name]) => [name, []]));
   for (let i = 0; i < warmup + runs; i++) {
     for (let k = 0; k < engines.length; k++) {
@@ -161,9 +188,9 @@ function armPhotoInput() {
 async function photoToResult(file, t0) {
   const decoded = await decodeToRgba(file, state.side);
   const t1 = now();
-  const r = state.photoEngine.classifyRgba(decoded.rgba, decoded.width, decoded.height, 1);
+  const r = await classifyIn(state.photoEngine, decoded.rgba, decoded.width, decoded.height);
   const t2 = now();
-  return { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.timings.inference_ms, label: r.predictions[0].label };
+  return { totalMs: t2 - t0, decodeResizeMs: t1 - t0, inferenceMs: r.inferenceMs, label: r.label };
 }
 
 const e2eDone = () => state.e2e !== undefined;

@@ -2,10 +2,15 @@
 const fmt = (ms) => (ms === undefined || ms === null ? '-' : `${ms.toFixed(1)} ms`);
 const kb = (n) => `${(n / 1024).toFixed(0)} KiB`;
 
+const threadNote = (threads) => (threads > 1 ? `, ${threads} threads` : '');
+
 export function report(r) {
   const e2e = r.e2e_real_page?.total ?? r.e2e_bench_page.total;
   const plain = r.ours.simd128;
   const relaxed = r.ours['relaxed-simd'];
+  const threaded = r.ours.threads;
+  const ort = r.ort.ort;
+  const [ortThreadedName, ortThreaded] = Object.entries(r.ort).find(([name]) => name !== 'ort') ?? [];
   const flat = {
     native_ms: r.native.inference.median_ms,
     native_p90_ms: r.native.inference.p90_ms,
@@ -14,9 +19,14 @@ export function report(r) {
     wasm_inference_only_ms: plain.inference.median_ms,
     wasm_relaxed_simd_ms: relaxed?.wall.median_ms ?? null,
     wasm_relaxed_simd_p90_ms: relaxed?.wall.p90_ms ?? null,
+    wasm_threads_ms: threaded?.wall.median_ms ?? null,
+    wasm_threads_p90_ms: threaded?.wall.p90_ms ?? null,
+    threads: r.threads.threads ?? null,
     page_build: r.page_build,
-    ort_web_ms: r.ort.wall.median_ms,
-    ort_web_p90_ms: r.ort.wall.p90_ms,
+    ort_web_ms: ort.wall.median_ms,
+    ort_web_p90_ms: ort.wall.p90_ms,
+    ort_web_threads_ms: ortThreaded?.wall.median_ms ?? null,
+    ort_web_threads_p90_ms: ortThreaded?.wall.p90_ms ?? null,
     cold_start_ms: r.cold.total.median_ms,
     e2e_12mp_ms: e2e.median_ms,
     e2e_12mp_p90_ms: e2e.p90_ms,
@@ -28,8 +38,11 @@ export function report(r) {
     model_gzip_bytes: r.sizes.model.gzip,
     model_brotli_bytes: r.sizes.model.brotli,
     wasm_relaxed_brotli_bytes: r.sizes.wasm_relaxed.brotli,
-    ratio_wasm_vs_ort_web: plain.wall.median_ms / r.ort.wall.median_ms,
-    ratio_wasm_relaxed_simd_vs_ort_web: relaxed ? relaxed.wall.median_ms / r.ort.wall.median_ms : null,
+    wasm_threads_brotli_bytes: r.sizes.wasm_threads.brotli,
+    ratio_wasm_vs_ort_web: plain.wall.median_ms / ort.wall.median_ms,
+    ratio_wasm_relaxed_simd_vs_ort_web: relaxed ? relaxed.wall.median_ms / ort.wall.median_ms : null,
+    ratio_threads_vs_ort_web_threads: threaded && ortThreaded ? threaded.wall.median_ms / ortThreaded.wall.median_ms : null,
+    ratio_threads_vs_relaxed_simd: threaded && relaxed ? threaded.wall.median_ms / relaxed.wall.median_ms : null,
     ratio_relaxed_simd_vs_simd128: relaxed ? relaxed.wall.median_ms / plain.wall.median_ms : null,
     ratio_wasm_vs_native: plain.wall.median_ms / r.native.inference.median_ms,
     details: r,
@@ -37,11 +50,11 @@ export function report(r) {
   const row = (name, s, note = '') => `${name.padEnd(44)}${fmt(s?.median_ms).padStart(11)}${fmt(s?.p90_ms).padStart(11)}  ${note}`;
   const lines = [
     '',
-    `${'one thread, same model'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,
+    `${'same model, one thread unless named'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,
     row('native tract (release), inference', r.native.inference),
-    ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}, classifyRgba 224x224`, o.wall,
+    ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}${threadNote(r.threads[name])}, classifyRgba`, o.wall,
       `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ' the page runs this build' : ''}`)),
-    row(`onnxruntime-web ${r.machine.onnxruntime_web} (wasm EP), session.run`, r.ort.wall),
+    ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : `, ${name.split('_')[1]} threads`}, run`, o.wall)),
     row('cold start: wasm + model + first inference', r.cold.total,
       `(fetch+compile ${fmt(r.cold.fetch_compile.median_ms)}, model ${fmt(r.cold.model_load.median_ms)}, first ${fmt(r.cold.first_inference.median_ms)})`),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
@@ -50,7 +63,10 @@ export function report(r) {
     `ours / onnxruntime-web: simd128 ${flat.ratio_wasm_vs_ort_web.toFixed(2)}` +
       (relaxed ? `, relaxed-simd ${flat.ratio_wasm_relaxed_simd_vs_ort_web.toFixed(2)}    relaxed-simd / simd128: ${flat.ratio_relaxed_simd_vs_simd128.toFixed(2)}` : '') +
       `    wasm / native: ${flat.ratio_wasm_vs_native.toFixed(2)}`,
-    `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${r.ort.label}, native photo ${r.native.photo}`,
+    ...(flat.ratio_threads_vs_ort_web_threads === null ? [] : [
+      `${r.threads.threads} threads: ours / onnxruntime-web ${flat.ratio_threads_vs_ort_web_threads.toFixed(2)}` +
+        `    ours ${r.threads.threads} threads / ours 1 thread (relaxed-simd): ${flat.ratio_threads_vs_relaxed_simd.toFixed(2)}`]),
+    `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${ort.label}${ortThreaded ? ` (${ortThreadedName}: ${ortThreaded.label})` : ''}, native photo ${r.native.photo}`,
     '',
     `${'size'.padEnd(14)}${'raw'.padStart(12)}${'gzip'.padStart(12)}${'brotli'.padStart(12)}`,
     ...Object.entries(r.sizes).map(([k, s]) => `${k.padEnd(14)}${kb(s.raw).padStart(12)}${kb(s.gzip).padStart(12)}${kb(s.brotli).padStart(12)}`),

@@ -11,6 +11,37 @@ fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Starts a pool of `n` Web Workers sharing this module's memory (a promise); the threaded build
+/// only, in a cross-origin isolated page.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;
+
+/// Whether `useThreadPool` was called: inferences then run inside the pool.
+#[cfg(feature = "threads")]
+static POOL_IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets tract split its large matrix products over the pool `initThreadPool` started; before this
+/// every inference runs on the calling thread alone.
+#[cfg(feature = "threads")]
+#[wasm_bindgen(js_name = useThreadPool)]
+pub fn use_thread_pool() {
+    use tract_linalg::multithread::{set_default_executor, Executor};
+    set_default_executor(Executor::RayonGlobal);
+    POOL_IN_USE.store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// Runs `op` on one of the pool's threads when there is a pool. Called from outside the pool,
+/// every split matrix product would wake a pool thread and put the caller to sleep until it is
+/// done, two thread wake-ups for each of the network's few dozen products; run inside, the thread
+/// that runs the network takes a share of each product itself and the caller waits once.
+fn in_pool<R: Send>(op: impl FnOnce() -> R + Send) -> R {
+    #[cfg(feature = "threads")]
+    if POOL_IN_USE.load(std::sync::atomic::Ordering::Acquire) {
+        return rayon::scope(|_| op());
+    }
+    op()
+}
+
 fn to_js_error(error: ClassifyError) -> JsError {
     JsError::new(&error.to_string())
 }
@@ -66,7 +97,7 @@ impl FoodClassifier {
     /// Classifies an encoded photo; the fallback when the browser cannot decode it itself.
     #[wasm_bindgen(js_name = classifyImage)]
     pub fn classify_image(&self, bytes: &[u8], top_k: usize) -> Result<JsValue, JsError> {
-        let result = self.inner.classify_image(bytes, top_k).map_err(to_js_error)?;
+        let result = in_pool(|| self.inner.classify_image(bytes, top_k)).map_err(to_js_error)?;
         to_js_object(&result)
     }
 
@@ -79,10 +110,7 @@ impl FoodClassifier {
         height: u32,
         top_k: usize,
     ) -> Result<JsValue, JsError> {
-        let result = self
-            .inner
-            .classify_rgba(rgba, width, height, top_k)
-            .map_err(to_js_error)?;
+        let result = in_pool(|| self.inner.classify_rgba(rgba, width, height, top_k)).map_err(to_js_error)?;
         to_js_object(&result)
     }
 

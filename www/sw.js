@@ -4,11 +4,25 @@ const PRECACHE = { version: 'dev', files: ['./', 'index.html'] };
 const CACHE = `food-classifier-${PRECACHE.version}`;
 importScripts('js/engine-build.js');
 
+/**
+ * Whether the page will be cross-origin isolated (and so run the threaded engine): this worker's
+ * own state where the browser isolates service workers, else what the page's headers ask for.
+ */
+async function pageIsolated() {
+  if (self.crossOriginIsolated) return true;
+  const shell = await fetch('./', { cache: 'no-store' });
+  return shell.headers.get('cross-origin-opener-policy') === 'same-origin'
+    && shell.headers.get('cross-origin-embedder-policy') === 'require-corp';
+}
+
 self.addEventListener('install', (event) => {
-  // Only the engine build this browser will run: the other is never downloaded.
-  const unused = new Set(self.engineBuild().others);
-  const files = PRECACHE.files.filter((file) => !unused.has(file.split('?')[0]));
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(files)).then(() => self.skipWaiting()));
+  event.waitUntil((async () => {
+    // Only the engine build this browser will run: the others are never downloaded.
+    const unused = new Set(self.engineBuild(undefined, { isolated: await pageIsolated() }).others);
+    const files = PRECACHE.files.filter((file) => !unused.has(file.split('?')[0]));
+    await (await caches.open(CACHE)).addAll(files);
+    await self.skipWaiting();
+  })());
 });
 
 self.addEventListener('activate', (event) => {

@@ -10,7 +10,8 @@ import { setupFolderEvaluation } from './folder-eval.js';
 import { setupOwnModel } from './own-model.js';
 
 const $ = (id) => document.getElementById(id);
-// `?engine=simd128` runs the plain SIMD build where the relaxed one would be picked, to compare them.
+// `?engine=relaxed-simd` or `?engine=simd128` runs that single-thread build where a faster one
+// would be picked, to compare them.
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url), {
   engine: new URLSearchParams(location.search).get('engine'),
 });

@@ -1,6 +1,7 @@
-// Which build of the engine this browser runs: the relaxed-SIMD build (fused multiply-add in the
-// network's inner loops) where the browser has relaxed SIMD, else the plain SIMD build. Decided by
-// validating a few bytes of wasm that use the feature: nothing is downloaded or compiled.
+// Which build of the engine this browser runs: on several threads where the page is cross-origin
+// isolated (shared memory), with relaxed SIMD (fused multiply-add in the network's inner loops)
+// where the browser has it, else the plain SIMD build. Decided by validating a few bytes of wasm
+// that use the feature: nothing is downloaded or compiled.
 // A classic script and a module alike, so the service worker (importScripts) and the inference
 // worker (import) make the same choice and only the build that will run is cached for offline.
 
@@ -13,20 +14,50 @@ const RELAXED_SIMD_PROBE = new Uint8Array([
   0x41, 0x01, 0xfd, 0x0f, 0x41, 0x02, 0xfd, 0x0f, 0xfd, 0x80, 0x02, 0x0b,
 ]);
 
-/** The builds, by name, and their wasm file relative to the site's root. */
+/** More threads than this gain little on one photo at a time and cost a worker each. */
+const MAX_THREADS = 4;
+
+/**
+ * The builds, by name: their SIMD level, wasm file and JS bindings (relative to the site's root),
+ * and whether they run on several threads.
+ */
 const ENGINE_BUILDS = {
-  'relaxed-simd': 'pkg/food_classifier_relaxed_bg.wasm',
-  simd128: 'pkg/food_classifier_bg.wasm',
+  threads: { simd: 'relaxed-simd', wasm: 'pkg/threads/food_classifier_bg.wasm', glue: 'pkg/threads/food_classifier.js', threaded: true },
+  'relaxed-simd': { simd: 'relaxed-simd', wasm: 'pkg/food_classifier_relaxed_bg.wasm', glue: 'pkg/food_classifier.js' },
+  simd128: { simd: 'simd128', wasm: 'pkg/food_classifier_bg.wasm', glue: 'pkg/food_classifier.js' },
 };
+
+/** Whether this context may share wasm memory between workers: isolated, with shared memories. */
+function canShareMemory() {
+  if (!self.crossOriginIsolated) return false;
+  try {
+    return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The build to run: `requested` (a build's name, for comparing builds) when this browser can run
- * it, else the fastest it can run. `{ name, wasm, others }`: `others` are the other builds' wasm
- * files, which this browser never needs (the service worker leaves them out of its precache).
+ * it, else the fastest it can run. `isolated`: whether the page can share memory with workers,
+ * by default this context's own answer (a service worker may not be isolated itself, and passes
+ * what the page's headers say). `{ name, simd, wasm, glue, threads, others }`: `threads` is how
+ * many workers compute (1 for a single-thread build), `others` are the other builds' wasm files,
+ * which this browser never needs (the service worker leaves them out of its precache).
  */
-self.engineBuild = (requested) => {
+self.engineBuild = (requested, { isolated = canShareMemory() } = {}) => {
   const relaxed = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
-  const runnable = relaxed ? ['relaxed-simd', 'simd128'] : ['simd128'];
+  const cores = Math.min(self.navigator?.hardwareConcurrency || 1, MAX_THREADS);
+  const threaded = relaxed && cores > 1 && isolated;
+  const runnable = [...(threaded ? ['threads'] : []), ...(relaxed ? ['relaxed-simd'] : []), 'simd128'];
   const name = runnable.includes(requested) ? requested : runnable[0];
-  return { name, wasm: ENGINE_BUILDS[name], others: Object.keys(ENGINE_BUILDS).filter((b) => b !== name).map((b) => ENGINE_BUILDS[b]) };
+  const build = ENGINE_BUILDS[name];
+  return {
+    name,
+    simd: build.simd,
+    wasm: build.wasm,
+    glue: build.glue,
+    threads: build.threaded ? cores : 1,
+    others: Object.values(ENGINE_BUILDS).map((b) => b.wasm).filter((wasm) => wasm !== build.wasm),
+  };
 };

@@ -4,7 +4,6 @@
 // {type:'cancel', id}, {type:'own-load', id, model, metadata}, {type:'own-forget'}.
 // Out: progress, ready, failed, result, error, evaluation-start, evaluation-photo (one per
 // photo), evaluation-done (the reports), own-ready.
-import init, { FoodClassifier, checkModelSize, isCutShort } from '../pkg/food_classifier.js';
 import './engine-build.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
@@ -16,6 +15,7 @@ const MODEL = 'models/food11-mobilenetv2.onnx';
 // than the engine's whole memory budget, so such photos go straight to the wasm decoder, which
 // decodes JPEGs at 1/8 scale (108 and 200 MP phone photos) and refuses others naming its limit.
 const MAX_PIXELS = 50_000_000;
+let engine = null; // The engine build's JS bindings, once loaded.
 let classifier = null;
 let own = null;
 
@@ -36,7 +36,13 @@ async function start() {
   // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
   // them; the browser decides whether it can run it.
   const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
-  await init({ module_or_path: asset(build.wasm) });
+  const bindings = await import(asset(build.glue));
+  await bindings.default({ module_or_path: asset(build.wasm) });
+  if (build.threads > 1) {
+    await bindings.initThreadPool(build.threads);
+    bindings.useThreadPool();
+  }
+  engine = bindings;
   const t1 = performance.now();
   const [model, metadata] = await Promise.all([
     fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),
@@ -47,7 +53,7 @@ async function start() {
     }),
   ]);
   const t2 = performance.now();
-  classifier = new FoodClassifier(model, metadata);
+  classifier = new engine.FoodClassifier(model, metadata);
   const t3 = performance.now();
   warmUp(classifier);
   const t4 = performance.now();
@@ -55,7 +61,7 @@ async function start() {
     type: 'ready',
     labels: classifier.labels,
     modelBytes: model.length,
-    engine: { build: build.name, threads: 1 },
+    engine: { build: build.simd, threads: build.threads },
     cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
 }
@@ -67,9 +73,9 @@ async function start() {
 async function loadOwn({ id, model, metadata }) {
   own?.free();
   own = null;
-  checkModelSize(model.size);
+  engine.checkModelSize(model.size);
   const t0 = performance.now();
-  const loaded = new FoodClassifier(new Uint8Array(await model.arrayBuffer()), metadata);
+  const loaded = new engine.FoodClassifier(new Uint8Array(await model.arrayBuffer()), metadata);
   warmUp(loaded);
   own = loaded;
   postMessage({ type: 'own-ready', id, labels: own.labels, load_ms: performance.now() - t0 });
@@ -98,7 +104,7 @@ async function classify(blob, { browserDecode = true } = {}) {
     const tooBig = dims && dims.width * dims.height > MAX_PIXELS;
     // A file cut short goes to the engine, which names the fault, never to a browser that might
     // paint the missing half grey and let it be classified.
-    if (!tooBig && !isCutShort(bytes)) {
+    if (!tooBig && !engine.isCutShort(bytes)) {
       try {
         decoded = await decodeToRgba(blob, shorter);
       } catch {

@@ -12,8 +12,10 @@ pub fn all() -> Result<(), String> {
     npm_packages()
 }
 
-/// The wasm target and the `wasm-bindgen` CLI at exactly the version in Cargo.lock.
+/// The wasm target, the `wasm-bindgen` CLI at exactly the version in Cargo.lock, and the
+/// toolchain of the threaded build.
 pub fn web_tools() -> Result<(), String> {
+    threads_toolchain()?;
     let installed = output(&mut cmd("rustup", &["target", "list", "--installed"])).unwrap_or_default();
     if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
         run(&mut cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]))?;
@@ -28,6 +30,32 @@ pub fn web_tools() -> Result<(), String> {
         ))?;
     }
     Ok(())
+}
+
+/// Debian's `cargo-web` and `rustc-web`, by full path: rustup's stay first on `PATH` for
+/// everything else.
+pub const THREADED_CARGO: &str = "/usr/bin/cargo";
+pub const THREADED_RUSTC: &str = "/usr/bin/rustc";
+
+/// The toolchain that can rebuild std with atomics for the threaded wasm: Debian's `rustc-web`
+/// with its std sources (`rust-web-src`) and `rust-lld` (`rust-web-llvm`, a link to `lld-22`,
+/// which it does not pull in itself).
+fn threads_toolchain() -> Result<(), String> {
+    apt_install(
+        &[
+            THREADED_CARGO,
+            THREADED_RUSTC,
+            "/usr/lib/rustlib/src/rust/library/Cargo.lock",
+            "/usr/bin/lld-22",
+        ],
+        &[
+            "rustc-web",
+            "cargo-web",
+            "rust-web-src",
+            "rust-web-llvm",
+            "lld-22",
+        ],
+    )
 }
 
 /// The `wasm-bindgen` version in Cargo.lock; the CLI must match it exactly.

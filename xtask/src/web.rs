@@ -4,12 +4,12 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use crate::setup;
 use crate::shell::{cmd, root, run};
 
-/// The engine's builds: the profile, the target features when they are not `.cargo/config.toml`'s
-/// (`+simd128`, which the wasm tests build with too, so they share its compiled tract) and the
-/// wasm's name in `dist/pkg/`. The page runs the first its browser supports
-/// (`www/js/engine-build.js`); both share one JS glue.
+/// The single-thread engine builds: the profile, the target features when they are not
+/// `.cargo/config.toml`'s (`+simd128`, which the wasm tests build with too, so they share its
+/// compiled tract) and the wasm's name in `dist/pkg/`. Both share one JS glue.
 const ENGINE_BUILDS: [(&str, Option<&str>, &str); 2] = [
     (
         "wasm-release-relaxed",
@@ -19,7 +19,17 @@ const ENGINE_BUILDS: [(&str, Option<&str>, &str); 2] = [
     ("wasm-release", None, "food_classifier_bg.wasm"),
 ];
 
-/// The release wasm builds (fat LTO) run through wasm-bindgen, plus `www/` and `models/`.
+/// The threaded build: relaxed SIMD with atomics and a memory the pool's workers share, in
+/// `dist/pkg/threads/` with its own glue (the pool's worker script is one of its snippets).
+const THREADED_PROFILE: &str = "wasm-release-threads";
+const THREADED_RUSTFLAGS: &str =
+    "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+     -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=1073741824 \
+     -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+     -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base";
+
+/// The page runs the first of the builds its browser supports (`www/js/engine-build.js`).
+/// Release builds (fat LTO) run through wasm-bindgen, plus `www/` and `models/`.
 pub fn build() -> Result<(), String> {
     let dist = root().join("dist");
     if dist.exists() {
@@ -30,7 +40,15 @@ pub fn build() -> Result<(), String> {
     let mut glues = Vec::new();
     for (profile, features, wasm_name) in ENGINE_BUILDS {
         let bindings = root().join("target/wasm-bindgen").join(profile);
-        build_engine(profile, features, &bindings)?;
+        let mut build = cargo_build(cmd("cargo", &[]), profile);
+        if let Some(features) = features {
+            build.env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                format!("-C target-feature={features}"),
+            );
+        }
+        run(&mut build)?;
+        bind(profile, &bindings)?;
         glues
             .push(fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{profile} glue: {e}"))?);
         fs::copy(bindings.join("food_classifier_bg.wasm"), pkg.join(wasm_name))
@@ -40,6 +58,10 @@ pub fn build() -> Result<(), String> {
         return Err("the engine builds' JS bindings differ: one glue cannot load them all".into());
     }
     fs::write(pkg.join("food_classifier.js"), &glues[0]).map_err(|e| e.to_string())?;
+    let threaded = root().join("target/wasm-bindgen").join(THREADED_PROFILE);
+    run(&mut threaded_build())?;
+    bind(THREADED_PROFILE, &threaded)?;
+    copy_dir(&threaded, &pkg.join("threads"))?;
     copy_dir(&root().join("www"), &dist)?;
     let models = dist.join("models");
     fs::create_dir_all(&models).map_err(|e| e.to_string())?;
@@ -58,27 +80,41 @@ pub fn build() -> Result<(), String> {
     Ok(())
 }
 
-/// One engine build: `cargo build` in `profile`, with `features` if given (cargo adds the
-/// environment's rustflags to `.cargo/config.toml`'s), then wasm-bindgen into `bindings`.
-fn build_engine(profile: &str, features: Option<&str>, bindings: &Path) -> Result<(), String> {
-    let mut build = cmd(
-        "cargo",
-        &[
-            "build",
-            "--lib",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            profile,
-        ],
-    );
-    if let Some(features) = features {
-        build.env(
+/// `cargo build` of the library for the browser in `profile`, by the given cargo (cargo adds
+/// the environment's rustflags to `.cargo/config.toml`'s).
+fn cargo_build(mut cargo: std::process::Command, profile: &str) -> std::process::Command {
+    cargo.args([
+        "build",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        profile,
+    ]);
+    cargo
+}
+
+/// The threaded build. Stable Rust's std is not built with atomics, and a shared memory needs
+/// every object file built with them, so std is rebuilt from source (`-Z build-std`) by Debian's
+/// `rustc-web` toolchain, which `cargo xtask setup` installs and `RUSTC_BOOTSTRAP` unlocks.
+fn threaded_build() -> std::process::Command {
+    let mut build = cargo_build(cmd(setup::THREADED_CARGO, &[]), THREADED_PROFILE);
+    build
+        .args(["--features", "threads", "-Z", "build-std=std,panic_abort"])
+        .env("RUSTC", setup::THREADED_RUSTC)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            format!("-C target-feature={features}"),
+            THREADED_RUSTFLAGS
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         );
-    }
-    run(&mut build)?;
+    build
+}
+
+/// wasm-bindgen over the library `profile` built, into `bindings`.
+fn bind(profile: &str, bindings: &Path) -> Result<(), String> {
     let wasm = root().join(format!(
         "target/wasm32-unknown-unknown/{profile}/food_classifier.wasm"
     ));

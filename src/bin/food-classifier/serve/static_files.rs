@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use tokio_util::io::ReaderStream;
 
@@ -106,6 +106,17 @@ fn file_response(
     if let Some(policy) = cache_control(path, query) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
+    // Cross-origin isolation, which the page's threaded engine needs (memory shared with its
+    // workers): no window of another origin shares its process, and every subresource is ours or
+    // fetched with CORS (the server comparison's API answers CORS). Workers' scripts carry it too.
+    headers.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        HeaderName::from_static("cross-origin-embedder-policy"),
+        HeaderValue::from_static("require-corp"),
+    );
     response
 }
 
