@@ -19,20 +19,6 @@ let engine = null; // The engine build's JS bindings, once loaded.
 let classifier = null;
 let own = null;
 
-// How long the engine's thread pool may take to start before the engine runs on one thread
-// instead: Firefox now and then loses one of the pool's starting workers (about 1 page load in 15
-// on our test machine), which would otherwise leave the page waiting for the engine for ever.
-const POOL_START_MS = 5000;
-
-/** Starts the threaded build's pool of `threads` workers; the number of threads it runs on. */
-async function startPool(bindings, threads) {
-  const started = bindings.initThreadPool(threads).then(() => true, () => false);
-  const late = new Promise((resolve) => { setTimeout(resolve, POOL_START_MS, false); });
-  if (!(await Promise.race([started, late]))) return 1;
-  bindings.useThreadPool();
-  return threads;
-}
-
 /** A site file's URL (`path` from the site's root), versioned when the build gave it a version. */
 function asset(path) {
   const version = ASSET_VERSIONS[path]?.version;
@@ -52,7 +38,10 @@ async function start() {
   const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
   const bindings = await import(asset(build.glue));
   await bindings.default({ module_or_path: asset(build.wasm) });
-  const threads = build.threads > 1 ? await startPool(bindings, build.threads) : 1;
+  if (build.threads > 1) {
+    await bindings.initThreadPool(build.threads);
+    bindings.useThreadPool();
+  }
   engine = bindings;
   const t1 = performance.now();
   const [model, metadata] = await Promise.all([
@@ -72,7 +61,7 @@ async function start() {
     type: 'ready',
     labels: classifier.labels,
     modelBytes: model.length,
-    engine: { build: build.simd, threads },
+    engine: { build: build.simd, threads: build.threads },
     cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
 }
