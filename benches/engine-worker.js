@@ -1,19 +1,14 @@
 // One build of our engine in a dedicated worker, as the page runs it (a threaded build must: only
 // a worker may block while its pool computes). Messages in: {type:'load', glue, wasm, threads,
 // modelUrl, metaUrl} then {type:'run', rgba, width, height}; each answers with its timings.
+import { loadEngine } from '/dist/js/engine-load.js';
+
 let classifier = null;
 
 const handlers = {
   async load({ glue, wasm, threads, modelUrl, metaUrl }) {
     const [engine, model, meta] = await Promise.all([
-      import(glue).then(async (m) => {
-        await m.default({ module_or_path: wasm });
-        if (threads > 1) {
-          await m.initThreadPool(threads);
-          m.useThreadPool();
-        }
-        return m;
-      }),
+      loadEngine(glue, wasm, threads),
       fetch(modelUrl).then((r) => r.arrayBuffer()),
       fetch(metaUrl).then((r) => r.text()),
     ]);

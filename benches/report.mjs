@@ -54,7 +54,7 @@ export function report(r) {
     row('native tract (release), inference', r.native.inference),
     ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}${threadNote(r.threads[name])}, classifyRgba`, o.wall,
       `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ' the page runs this build' : ''}`)),
-    ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : `, ${name.split('_')[1]} threads`}, run`, o.wall)),
+    ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : threadNote(r.threads.threads)}, run`, o.wall)),
     row('cold start: wasm + model + first inference', r.cold.total,
       `(fetch+compile ${fmt(r.cold.fetch_compile.median_ms)}, model ${fmt(r.cold.model_load.median_ms)}, first ${fmt(r.cold.first_inference.median_ms)})`),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),

@@ -16,16 +16,16 @@ fn serves_the_page_with_browser_ready_types() {
     assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
     assert_eq!(page.header("cache-control"), Some("no-cache"));
     assert!(page.text().contains("<title>food</title>"));
+
+    let wasm = server.get("/pkg/engine.wasm");
     // Cross-origin isolated, so the page may run the threaded engine; its workers' scripts too.
-    for response in [&page, &server.get("/pkg/engine.wasm")] {
+    for response in [&page, &wasm] {
         assert_eq!(response.header("cross-origin-opener-policy"), Some("same-origin"));
         assert_eq!(
             response.header("cross-origin-embedder-policy"),
             Some("require-corp")
         );
     }
-
-    let wasm = server.get("/pkg/engine.wasm");
     assert_eq!(wasm.status, 200);
     assert_eq!(wasm.header("content-type"), Some("application/wasm"));
     assert_eq!(wasm.header("cache-control"), None);

@@ -5,6 +5,7 @@
 // Out: progress, ready, failed, result, error, evaluation-start, evaluation-photo (one per
 // photo), evaluation-done (the reports), own-ready.
 import './engine-build.js';
+import { loadEngine } from './engine-load.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
@@ -36,13 +37,7 @@ async function start() {
   // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
   // them; the browser decides whether it can run it.
   const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
-  const bindings = await import(asset(build.glue));
-  await bindings.default({ module_or_path: asset(build.wasm) });
-  if (build.threads > 1) {
-    await bindings.initThreadPool(build.threads);
-    bindings.useThreadPool();
-  }
-  engine = bindings;
+  engine = await loadEngine(asset(build.glue), asset(build.wasm), build.threads);
   const t1 = performance.now();
   const [model, metadata] = await Promise.all([
     fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),

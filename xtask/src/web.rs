@@ -105,10 +105,7 @@ fn threaded_build() -> std::process::Command {
         .env("RUSTC_BOOTSTRAP", "1")
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            THREADED_RUSTFLAGS
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
+            THREADED_RUSTFLAGS,
         );
     build
 }
