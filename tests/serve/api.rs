@@ -263,8 +263,8 @@ fn sheds_load_with_503_and_recovers() {
 
 #[test]
 fn stops_cleanly_on_sigterm() {
+    // Asked to stop the moment it says it listens: the signal must not be lost to start-up.
     let mut server = Server::start(&[]);
-    assert_eq!(server.get("/healthz").status, 200);
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()

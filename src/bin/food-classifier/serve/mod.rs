@@ -120,6 +120,7 @@ async fn serve(classifier: Classifier, args: Args) -> Result<ExitCode, String> {
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .with_state(state);
 
+    let stop = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::new(args.addr, args.port))
         .await
         .map_err(|e| format!("cannot listen on {}:{}: {e}", args.addr, args.port))?;
@@ -132,35 +133,29 @@ async fn serve(classifier: Classifier, args: Args) -> Result<ExitCode, String> {
         capacity.upload_budget / (1024 * 1024),
         capacity.worst_case_mib()
     );
-    connections::serve(
-        listener,
-        app,
-        Duration::from_secs(args.header_timeout),
-        shutdown_signal(),
-    )
-    .await;
+    connections::serve(listener, app, Duration::from_secs(args.header_timeout), stop).await;
     eprintln!("shut down cleanly");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends), letting requests in flight finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Starts listening for Ctrl-C and SIGTERM (what Kubernetes sends) now, before the port opens, so
+/// a stop asked for right after start-up is not lost; the future resolves on the first of them.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, String> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
+        let mut terminate = listen(SignalKind::terminate())?;
+        let mut interrupt = listen(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
