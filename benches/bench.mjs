@@ -1,5 +1,6 @@
-// The benchmark: native tract, our wasm builds and onnxruntime-web (one thread and several) in one
-// headless Chromium on a cross-origin isolated page, the 12 MP photo end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
+// The benchmark: native tract, our wasm builds, onnxruntime-web and TF.js's wasm backend (one
+// thread and several) in one headless Chromium on a cross-origin isolated page, the 12 MP photo
+// end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
 //
 // usage: node benches/bench.mjs [--runs N] [--pkg DIR] [--out FILE]
 //   --pkg   wasm-bindgen output to measure (default dist/pkg), e.g. a variant built for a lever
@@ -27,16 +28,20 @@ const { values: opt } = parseArgs({
   },
 });
 const runs = Number(opt.runs);
-const isOrt = (engine) => engine.startsWith('ort');
+/** Which runtime a row of the warm rounds belongs to: ours, onnxruntime-web's or TF.js's. */
+const runtimeOf = (engine) => (engine.startsWith('ort') ? 'ort' : engine.startsWith('tfjs') ? 'tfjs' : 'ours');
+const rowsOf = (warm, runtime) => Object.entries(warm).filter(([name]) => runtimeOf(name) === runtime);
 const pkgDir = resolve(root, opt.pkg);
 const photo = join(root, 'target/bench/photo-12mp.jpg');
 const modelPath = join(root, 'dist/models/food11-mobilenetv2.onnx');
+// The same model laid out for TF.js by benches/tfjs_export.py (`cargo xtask bench` writes it).
+const tfjsNetwork = join(root, 'target/bench/tfjs');
 const wasmFiles = {
   simd128: 'food_classifier_bg.wasm',
   'relaxed-simd': 'food_classifier_relaxed_bg.wasm',
   threads: 'threads/food_classifier_bg.wasm',
 };
-for (const need of [...Object.values(wasmFiles).map((f) => join(pkgDir, f)), modelPath, photo]) {
+for (const need of [...Object.values(wasmFiles).map((f) => join(pkgDir, f)), modelPath, photo, join(tfjsNetwork, 'network.json')]) {
   if (!existsSync(need)) throw new Error(`${need} is missing: run \`cargo xtask bench\`, which builds it`);
 }
 
@@ -53,6 +58,9 @@ const server = await serve({
   '/dist/': join(root, 'dist'),
   '/ort/': join(root, 'node_modules/onnxruntime-web/dist'),
   '/bench/': join(root, 'benches'),
+  '/tfjs/core/': join(root, 'node_modules/@tensorflow/tfjs-core/dist'),
+  '/tfjs/wasm/': join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+  '/tfjs/network/': tfjsNetwork,
 });
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -66,6 +74,9 @@ try {
     metaUrl: `${server.url}/dist/models/model.json`,
     photoUrl: `${server.url}/dist/samples/rice.jpg`,
     ortUrl: `${server.url}/ort`,
+    tfjsUrl: `${server.url}/tfjs`,
+    tfjsNetworkUrl: `${server.url}/tfjs/network/network.json`,
+    tfjsWeightsUrl: `${server.url}/tfjs/network/weights.bin`,
   };
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -82,7 +93,7 @@ try {
     if (i > 0) cold.push(r);
   }
 
-  console.error(`warm: ours vs onnxruntime-web, one thread and several, ${runs} interleaved rounds ...`);
+  console.error(`warm: ours vs onnxruntime-web and TF.js, one thread and several, ${runs} interleaved rounds ...`);
   await page.goto(`${server.url}/bench/page.html`);
   const info = await page.evaluate((u) => window.bench.setup(u), urls);
   const warm = await page.evaluate(([n, w]) => window.bench.warm(n, w), [runs, 5]);
@@ -114,13 +125,14 @@ try {
       load_1min_after: loadavg()[0],
       chromium: browser.version(),
       onnxruntime_web: info.ortVersion,
+      tfjs: Object.values(info.tfjs)[0]?.version,
       cross_origin_isolated: info.crossOriginIsolated,
       date: new Date().toISOString(),
     },
     native,
     // Our builds by name (simd128, relaxed-simd and threads where Chromium runs them); the page
     // runs `page_build`; `threads` is how many threads each computes on.
-    ours: Object.fromEntries(Object.entries(warm).filter(([name]) => !isOrt(name)).map(([name, rounds]) => [name, {
+    ours: Object.fromEntries(rowsOf(warm, 'ours').map(([name, rounds]) => [name, {
       wall: summary(rounds.map((r) => r.wallMs)),
       inference: summary(rounds.map((r) => r.inferenceMs)),
       label: rounds[0].label,
@@ -128,9 +140,21 @@ try {
     page_build: info.pageBuild,
     threads: info.threads,
     // onnxruntime-web on one thread (`ort`) and on as many as our threaded build (`ort_N_threads`).
-    ort: Object.fromEntries(Object.entries(warm).filter(([name]) => isOrt(name)).map(([name, rounds]) => [name, {
+    ort: Object.fromEntries(rowsOf(warm, 'ort').map(([name, rounds]) => [name, {
       wall: summary(rounds.map((r) => r.wallMs)),
       session_create_ms: info.ortLoadMs[name],
+      label: rounds[0].label,
+    }])),
+    // TF.js's wasm backend on one thread (`tfjs`, its SIMD build) and on as many as ours
+    // (`tfjs_N_threads`, its threaded SIMD build); max_logit_difference is against onnxruntime-web.
+    tfjs: Object.fromEntries(rowsOf(warm, 'tfjs').map(([name, rounds]) => [name, {
+      wall: summary(rounds.map((r) => r.wallMs)),
+      load_ms: info.tfjs[name].loadMs,
+      threads: info.tfjs[name].threads,
+      reported_threads: info.tfjs[name].reportedThreads,
+      wasm_file: info.tfjs[name].wasmFile,
+      simd: info.tfjs[name].simd,
+      max_logit_difference: info.tfjs[name].maxLogitDifference,
       label: rounds[0].label,
     }])),
     cold: {

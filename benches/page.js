@@ -1,5 +1,5 @@
-// The in-browser half of the benchmark: our wasm builds and onnxruntime-web, side by side, on one
-// thread and (where the page is cross-origin isolated) on several.
+// The in-browser half of the benchmark: our wasm builds, onnxruntime-web and TF.js's wasm
+// backend, side by side, on one thread and (where the page is cross-origin isolated) on several.
 // benches/bench.mjs calls these through window.bench and does the statistics.
 
 import { decodeToRgba } from '/dist/js/decode.js';
@@ -15,6 +15,14 @@ const inPkg = (path) => path.replace(/^pkg\//, '');
 const now = () => performance.now();
 const state = {};
 
+/** Messages to a worker that answers each with `{ok}` or `{error}`, one at a time. */
+function callerOf(worker) {
+  return (type, data = {}, transfer = []) => new Promise((resolve, reject) => {
+    worker.onmessage = ({ data: reply }) => (reply.error ? reject(new Error(reply.error)) : resolve(reply.ok));
+    worker.postMessage({ type, ...data }, transfer);
+  });
+}
+
 /**
  * One build of our engine (`build`, from engineBuild) in its own dedicated worker, as the page
  * runs it, with the model loaded: `{ call(type, data), meta, fetchCompileMs, modelLoadMs }`.
@@ -22,11 +30,7 @@ const state = {};
  * own cost is not counted.
  */
 async function loadOurs(pkg, build, modelUrl, metaUrl) {
-  const worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
-  const call = (type, data = {}, transfer = []) => new Promise((resolve, reject) => {
-    worker.onmessage = ({ data: reply }) => (reply.error ? reject(new Error(reply.error)) : resolve(reply.ok));
-    worker.postMessage({ type, ...data }, transfer);
-  });
+  const call = callerOf(new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' }));
   const base = new URL(`${pkg}/`, location.href);
   const loaded = await call('load', {
     glue: new URL(inPkg(build.glue), base).href,
@@ -105,11 +109,25 @@ async function loadOrt(ortUrl, threads, modelUrl, tensor, shape) {
 }
 
 /**
+ * TF.js's wasm backend on `threads` threads in its own worker, running the network
+ * tfjs_export.py wrote from the same model, on the same input tensor.
+ */
+async function loadTfjs(tfjsUrl, networkUrl, weightsUrl, threads, tensor, shape) {
+  const call = callerOf(new Worker(new URL('./tfjs-worker.js', import.meta.url)));
+  const t0 = now();
+  const info = await call('load', { tfjsUrl, networkUrl, weightsUrl, threads, tensor, shape });
+  return { call, loadMs: now() - t0, threads, ...info };
+}
+
+/** The largest difference between two engines' logits on the same input. */
+const maxDifference = (a, b) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
+
+/**
  * Loads every build of ours this browser runs and onnxruntime-web on the same model, with the
  * same input: on one thread, and on as many as our threaded build uses when the page can share
  * memory with workers.
  */
-async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
+async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl, tfjsUrl, tfjsNetworkUrl, tfjsWeightsUrl }) {
   state.ours = {};
   let ours;
   for (const [name, build] of Object.entries(runnableBuilds)) {
@@ -126,9 +144,23 @@ async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
   const threads = runnableBuilds.threads?.threads;
   state.ort = { ort: await loadOrt(ortUrl, 1, modelUrl, tensor, input.shape) };
   if (threads) state.ort[`ort_${threads}_threads`] = await loadOrt(ortUrl, threads, modelUrl, tensor, input.shape);
+  state.tfjs = {};
+  for (const n of threads ? [1, threads] : [1]) {
+    state.tfjs[n === 1 ? 'tfjs' : `tfjs_${n}_threads`] = await loadTfjs(tfjsUrl, tfjsNetworkUrl, tfjsWeightsUrl, n, tensor, input.shape);
+  }
+  // The same network must give the same answer: TF.js's logits against onnxruntime-web's.
+  const reference = await ortOutput('ort');
+  const tfjsDifference = {};
+  for (const name of Object.keys(state.tfjs)) {
+    tfjsDifference[name] = maxDifference((await state.tfjs[name].call('run')).logits, reference.logits);
+  }
   return {
     ortLoadMs: Object.fromEntries(Object.entries(state.ort).map(([name, o]) => [name, o.loadMs])),
     ortVersion: state.ort.ort.version,
+    tfjs: Object.fromEntries(Object.entries(state.tfjs).map(([name, t]) => [name, {
+      loadMs: t.loadMs, version: t.version, simd: t.simd, threads: t.threads, reportedThreads: t.reportedThreads,
+      wasmFile: t.wasmFile, maxLogitDifference: tfjsDifference[name],
+    }])),
     crossOriginIsolated: self.crossOriginIsolated,
     pageBuild: pageBuild.name,
     threads: Object.fromEntries(Object.entries(runnableBuilds).map(([name, b]) => [name, b.threads])),
@@ -137,25 +169,37 @@ async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl }) {
 
 const runOurs = (name) => classifyIn(state.ours[name], state.rgba, state.side, state.side);
 
-async function runOrt(name) {
+/** onnxruntime-web's `name` instance on the input: its time and food logits. */
+async function ortOutput(name) {
   const { session, feeds } = state.ort[name];
   const t0 = now();
   const out = await session.run(feeds);
-  const wallMs = now() - t0;
-  const logits = out[session.outputNames[0]].data;
-  const best = logits.indexOf(Math.max(...logits));
-  return { wallMs, label: state.labels[best] };
+  return { wallMs: now() - t0, logits: out[session.outputNames[0]].data };
+}
+
+async function runOrt(name) {
+  const { wallMs, logits } = await ortOutput(name);
+  return { wallMs, label: topLabel(logits) };
+}
+
+/** The label of the largest logit. */
+const topLabel = (logits) => state.labels[logits.indexOf(Math.max(...logits))];
+
+async function runTfjs(name) {
+  const { wallMs, logits } = await state.tfjs[name].call('run');
+  return { wallMs, label: topLabel(logits) };
 }
 
 /**
  * `runs` rounds after `warmup`; each round runs every engine once, starting at a different one
  * each round, to cancel drift. Returns each engine's runs by name (our builds, then
- * onnxruntime-web's: `ort`, and `ort_N_threads`).
+ * onnxruntime-web's: `ort` and `ort_N_threads`, then TF.js's: `tfjs` and `tfjs_N_threads`).
  */
 async function warm(runs, warmup) {
   const engines = [
     ...Object.keys(state.ours).map((name) => [name, () => runOurs(name)]),
     ...Object.keys(state.ort).map((name) => [name, () => runOrt(name)]),
+    ...Object.keys(state.tfjs).map((name) => [name, () => runTfjs(name)]),
   ];
   const times = Object.fromEntries(engines.map(([name]) => [name, []]));
   for (let i = 0; i < warmup + runs; i++) {

@@ -11,6 +11,8 @@ export function report(r) {
   const threaded = r.ours.threads;
   const ort = r.ort.ort;
   const [ortThreadedName, ortThreaded] = Object.entries(r.ort).find(([name]) => name !== 'ort') ?? [];
+  const tfjs = r.tfjs.tfjs;
+  const tfjsThreaded = Object.entries(r.tfjs).find(([name]) => name !== 'tfjs')?.[1];
   const flat = {
     native_ms: r.native.inference.median_ms,
     native_p90_ms: r.native.inference.p90_ms,
@@ -27,6 +29,10 @@ export function report(r) {
     ort_web_p90_ms: ort.wall.p90_ms,
     ort_web_threads_ms: ortThreaded?.wall.median_ms ?? null,
     ort_web_threads_p90_ms: ortThreaded?.wall.p90_ms ?? null,
+    tfjs_wasm_ms: tfjs?.wall.median_ms ?? null,
+    tfjs_wasm_p90_ms: tfjs?.wall.p90_ms ?? null,
+    tfjs_wasm_threads_ms: tfjsThreaded?.wall.median_ms ?? null,
+    tfjs_wasm_threads_p90_ms: tfjsThreaded?.wall.p90_ms ?? null,
     cold_start_ms: r.cold.total.median_ms,
     e2e_12mp_ms: e2e.median_ms,
     e2e_12mp_p90_ms: e2e.p90_ms,
@@ -42,6 +48,8 @@ export function report(r) {
     ratio_wasm_vs_ort_web: plain.wall.median_ms / ort.wall.median_ms,
     ratio_wasm_relaxed_simd_vs_ort_web: relaxed ? relaxed.wall.median_ms / ort.wall.median_ms : null,
     ratio_threads_vs_ort_web_threads: threaded && ortThreaded ? threaded.wall.median_ms / ortThreaded.wall.median_ms : null,
+    ratio_wasm_relaxed_simd_vs_tfjs_wasm: relaxed && tfjs ? relaxed.wall.median_ms / tfjs.wall.median_ms : null,
+    ratio_threads_vs_tfjs_wasm_threads: threaded && tfjsThreaded ? threaded.wall.median_ms / tfjsThreaded.wall.median_ms : null,
     ratio_threads_vs_relaxed_simd: threaded && relaxed ? threaded.wall.median_ms / relaxed.wall.median_ms : null,
     ratio_relaxed_simd_vs_simd128: relaxed ? relaxed.wall.median_ms / plain.wall.median_ms : null,
     ratio_wasm_vs_native: plain.wall.median_ms / r.native.inference.median_ms,
@@ -55,6 +63,8 @@ export function report(r) {
     ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}${threadNote(r.threads[name])}, classifyRgba`, o.wall,
       `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ' the page runs this build' : ''}`)),
     ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : threadNote(r.threads.threads)}, run`, o.wall)),
+    ...Object.values(r.tfjs).map((t) => row(`TF.js wasm ${r.machine.tfjs}${threadNote(t.threads)}, predict`, t.wall,
+      `(logits within ${t.max_logit_difference.toExponential(1)} of onnxruntime-web)`)),
     row('cold start: wasm + model + first inference', r.cold.total,
       `(fetch+compile ${fmt(r.cold.fetch_compile.median_ms)}, model ${fmt(r.cold.model_load.median_ms)}, first ${fmt(r.cold.first_inference.median_ms)})`),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
@@ -66,7 +76,10 @@ export function report(r) {
     ...(flat.ratio_threads_vs_ort_web_threads === null ? [] : [
       `${r.threads.threads} threads: ours / onnxruntime-web ${flat.ratio_threads_vs_ort_web_threads.toFixed(2)}` +
         `    ours ${r.threads.threads} threads / ours 1 thread (relaxed-simd): ${flat.ratio_threads_vs_relaxed_simd.toFixed(2)}`]),
-    `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${ort.label}${ortThreaded ? ` (${ortThreadedName}: ${ortThreaded.label})` : ''}, native photo ${r.native.photo}`,
+    ...(flat.ratio_wasm_relaxed_simd_vs_tfjs_wasm === null ? [] : [
+      `ours / TF.js wasm: relaxed-simd, one thread ${flat.ratio_wasm_relaxed_simd_vs_tfjs_wasm.toFixed(2)}` +
+        (flat.ratio_threads_vs_tfjs_wasm_threads === null ? '' : `    ${r.threads.threads} threads ${flat.ratio_threads_vs_tfjs_wasm_threads.toFixed(2)}`)]),
+    `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${ort.label}${ortThreaded ? ` (${ortThreadedName}: ${ortThreaded.label})` : ''}${tfjs ? `, TF.js ${tfjs.label}` : ''}, native photo ${r.native.photo}`,
     '',
     `${'size'.padEnd(14)}${'raw'.padStart(12)}${'gzip'.padStart(12)}${'brotli'.padStart(12)}`,
     ...Object.entries(r.sizes).map(([k, s]) => `${k.padEnd(14)}${kb(s.raw).padStart(12)}${kb(s.gzip).padStart(12)}${kb(s.brotli).padStart(12)}`),
