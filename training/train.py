@@ -15,9 +15,10 @@ Design, sized for 2 CPU cores (a GPU is used when present, with the same recipe)
 2. The remaining blocks and both heads (food: 11 classes; not food: one logit) train on those
    cached activations, drawing class-balanced samples (photos from the extra data roots get a
    fixed share of their class, not-food photos a share of every batch).
-   With ``--teacher`` (the model the run warm-starts from), the teacher's answers on the first
-   data root's photos are distilled into the food head beside the labels, so the new data roots
-   and the not-food photos do not cost what it already got right.
+   With ``--teacher`` (the model the run warm-starts from; given several times, an ensemble whose
+   logits are averaged), the teacher's answers on the first data root's photos are distilled into
+   the food head beside the labels, so the new data roots and the not-food photos do not cost
+   what it already got right.
 3. Evaluation and export run the whole network at 224 px, the engine's input size (training at a
    lower resolution with random crops and testing at a higher one loses nothing: objects look
    larger in random crops).
@@ -163,19 +164,18 @@ def shares_stem(net: FoodNet, teacher: FoodNet, blocks: int) -> bool:
 
 @torch.no_grad()
 def cache_stem(net: FoodNet, paths: list[Path], args, device,
-               teacher: FoodNet | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+               teachers: list[FoodNet]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Activations of the frozen blocks for ``args.views`` augmented views of each photo:
-    float16 [photos, views, C, H, W], computed once; with a teacher, also its food logits for
-    the same views (float32 [photos, views, 11])."""
+    float16 [photos, views, C, H, W], computed once; with teachers, also their mean food logits
+    for the same views (float32 [photos, views, 11])."""
     stem = net.features[: args.frozen_blocks].eval()
     probe = stem(torch.zeros(1, 3, args.train_size, args.train_size, device=device))
     cache = torch.empty((len(paths), args.views, *probe.shape[1:]), dtype=torch.float16, device=device)
     taught = None
-    if teacher is not None:
-        teacher = teacher.eval()
+    from_cache = [shares_stem(net, t.eval(), args.frozen_blocks) for t in teachers]
+    if teachers:
         taught = torch.empty((len(paths), args.views, len(LABELS)), dtype=torch.float32, device=device)
-        from_cache = shares_stem(net, teacher, args.frozen_blocks)
-        log(f"teacher logits from {'the cached stem' if from_cache else 'its whole network'}")
+        log(f"teacher logits from {sum(from_cache)} cached stem(s) and {len(teachers) - sum(from_cache)} whole network(s)")
     # Small batches: the high-resolution depthwise layers are memory-bound on a CPU.
     loader = DataLoader(Photos(paths, train_transform(args), args.views), batch_size=max(1, 16 // args.views),
                         num_workers=args.workers, persistent_workers=False)
@@ -187,8 +187,9 @@ def cache_stem(net: FoodNet, paths: list[Path], args, device,
         out = stem(x)
         cache[idx.to(device)] = out.reshape(b, args.views, *out.shape[1:]).half()
         if taught is not None:
-            logits = teacher.forward_from(out, args.frozen_blocks)[0] if from_cache else teacher(x)[0]
-            taught[idx.to(device)] = logits.float().reshape(b, args.views, -1)
+            logits = sum((t.forward_from(out, args.frozen_blocks)[0] if cached else t(x)[0]).float()
+                         for t, cached in zip(teachers, from_cache)) / len(teachers)
+            taught[idx.to(device)] = logits.reshape(b, args.views, -1)
         done += b
         if time.time() >= next_report or done == len(paths):
             rate = done / (time.time() - t0)
@@ -393,8 +394,9 @@ def parse_args(argv=None):
     p.add_argument("--grayscale", type=float, default=0.05, help="RandomGrayscale probability")
     p.add_argument("--extra-share", type=float, default=0.4,
                    help="share of a class's draws given to photos from the extra data roots when both have it")
-    p.add_argument("--teacher", type=Path,
-                   help="ONNX food model whose answers on the first data root's photos are distilled into the run")
+    p.add_argument("--teacher", type=Path, action="append", default=[],
+                   help="ONNX food model whose answers on the first data root's photos are distilled into the run "
+                        "(repeat for an ensemble: mean logits)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="share of the teacher in the food loss")
     p.add_argument("--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation")
     p.add_argument("--not-food-share", type=float, default=1 / 12, help="share of draws that are not-food photos")
@@ -487,13 +489,14 @@ def main(argv=None) -> int:
 
     # -- cache the frozen stem once
     t_cache = time.time()
-    teacher = None
-    if args.teacher:
-        teacher = from_onnx(args.teacher, 0.0).to(device).to(memory_format=torch.channels_last)
-        log(f"teacher: {args.teacher} sha256 {sha256(args.teacher)}, weight {args.distill_weight}, "
-            f"temperature {args.distill_temperature}, on {roots[0].name}'s photos")
-    cache, taught = cache_stem(net, paths, args, device, teacher)
-    del teacher
+    teachers = [from_onnx(t, 0.0).to(device).to(memory_format=torch.channels_last) for t in args.teacher]
+    for t in args.teacher:
+        log(f"teacher: {t} sha256 {sha256(t)}")
+    if teachers:
+        log(f"distillation weight {args.distill_weight}, temperature {args.distill_temperature}, "
+            f"on {roots[0].name}'s photos")
+    cache, taught = cache_stem(net, paths, args, device, teachers)
+    del teachers
     cache_seconds = time.time() - t_cache
 
     # -- train the rest on the cache
@@ -621,7 +624,7 @@ def main(argv=None) -> int:
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class; "
                         f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",
-            "distillation": {"teacher": args.teacher.name, "sha256": sha256(args.teacher),
+            "distillation": {"teachers": [{"file": t.name, "sha256": sha256(t)} for t in args.teacher],
                              "weight": args.distill_weight, "temperature": args.distill_temperature,
                              "on": roots[0].name} if args.teacher else None,
             "augmentation": f"RandomResizedCrop({args.train_size}, scale=({args.crop_scale_min}, 1)) + HorizontalFlip + "

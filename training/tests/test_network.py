@@ -152,3 +152,32 @@ def test_a_warm_start_shares_the_teachers_stem(tmp_path):
     with torch.no_grad():
         teacher.features[3].conv[0][0].weight.add_(1.0)
     assert not shares_stem(student, teacher, 7)
+
+
+def test_several_teachers_give_their_mean_logits(tmp_path):
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from training.train import cache_stem
+
+    net = FoodNet(fold_batch_norm(random_mobilenet().features), torch.nn.Linear(1280, 11), 0.0).eval()
+    shifted = FoodNet(fold_batch_norm(random_mobilenet().features), torch.nn.Linear(1280, 11), 0.0).eval()
+    shifted.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        shifted.food.bias.add_(torch.arange(11.0))
+    paths = []
+    for i, colour in enumerate(["red", "green"]):
+        paths.append(tmp_path / f"{i}.png")
+        Image.new("RGB", (80, 60), colour).save(paths[-1])
+    args = SimpleNamespace(frozen_blocks=7, train_size=64, views=2, workers=0, crop_scale_min=0.3,
+                           grayscale=0.05, erasing=0.25)
+    taught = {}
+    for name, teachers in {"one": [net], "two": [net, shifted]}.items():
+        torch.manual_seed(1)  # the same augmented views for both calls
+        cache, taught[name] = cache_stem(net, paths, args, "cpu", teachers)
+    assert taught["one"].shape == (2, 2, 11)
+    assert torch.allclose(taught["two"], taught["one"] + torch.arange(11.0) / 2, atol=1e-4)
+    torch.manual_seed(1)
+    _, none = cache_stem(net, paths, args, "cpu", [])
+    assert none is None
