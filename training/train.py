@@ -201,6 +201,13 @@ def cache_stem(net: FoodNet, paths: list[Path], args, device,
     return cache, taught
 
 
+def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], decay: float, step: int) -> None:
+    """Moves each running average towards its parameter; the decay ramps up over the first steps
+    (``(1 + step) / (10 + step)`` until it reaches ``decay``), so the warm start fades quickly."""
+    keep = min(decay, (1 + step) / (10 + step))
+    torch._foreach_lerp_(averages, [p.detach() for p in params], 1.0 - keep)
+
+
 def food_objective(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
                    distilled: torch.Tensor, weight: float, temperature: float,
                    label_smoothing: float) -> torch.Tensor:
@@ -387,6 +394,8 @@ def parse_args(argv=None):
     p.add_argument("--lr-body", type=float, default=3e-4)
     p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay (torch default)")
     p.add_argument("--pct-start", type=float, default=0.2, help="one-cycle warm-up fraction")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="keep a running average of the trained weights with this decay (e.g. 0.998) and ship it; 0: off")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before both heads (torchvision default)")
     p.add_argument("--crop-scale-min", type=float, default=0.3, help="RandomResizedCrop lower scale")
@@ -510,6 +519,7 @@ def main(argv=None) -> int:
     total_steps = steps_per_epoch * args.epochs
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr_body, args.lr_head], total_steps=total_steps,
                                                 pct_start=args.pct_start)
+    ema = [p.detach().clone() for p in trainable] if args.ema else None
     distilled_t = torch.from_numpy(sources == 0).to(device)
     not_food_loss = nn.BCEWithLogitsLoss()
     labels_t = torch.from_numpy(labels).to(device)
@@ -545,6 +555,8 @@ def main(argv=None) -> int:
             loss.backward()
             opt.step()
             sched.step()
+            if ema is not None:
+                ema_update(ema, trainable, args.ema, step)
             step += 1
             total += loss.item() * len(y)
             n += len(y)
@@ -562,6 +574,11 @@ def main(argv=None) -> int:
         history.append(entry)
     train_seconds = time.time() - t_train
     del cache, taught
+    if ema is not None:
+        with torch.no_grad():
+            for p, average in zip(trainable, ema):
+                p.copy_(average)
+        log(f"weights: the running average (decay {args.ema}) replaces the last step's")
 
     # -- not-food threshold from held-out food photos, then every test split
     _, val_scores = predict(net, [p for p, _ in val_split.samples], args.batch_size, workers, device)
@@ -621,6 +638,7 @@ def main(argv=None) -> int:
             "eval_size": SIZE, "optimizer": "AdamW", "lr_head": args.lr_head, "lr_body": args.lr_body,
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,
             "batch_size": args.batch_size, "label_smoothing": args.label_smoothing, "dropout": args.dropout,
+            "ema_decay": args.ema or None,
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class; "
                         f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",

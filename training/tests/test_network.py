@@ -181,3 +181,19 @@ def test_several_teachers_give_their_mean_logits(tmp_path):
     torch.manual_seed(1)
     _, none = cache_stem(net, paths, args, "cpu", [])
     assert none is None
+
+
+def test_the_running_average_ramps_up_then_follows_slowly():
+    from training.train import ema_update
+
+    param = torch.zeros(3)
+    average = [param.clone()]
+    param += 1.0
+    ema_update(average, [param], 0.99, 0)  # first step: keep 1/10 of the old value
+    assert torch.allclose(average[0], torch.full((3,), 0.9))
+    for step in range(1, 2000):
+        ema_update(average, [param], 0.99, step)
+    assert torch.allclose(average[0], param, atol=1e-4)
+    param -= 1.0
+    ema_update(average, [param], 0.99, 2000)  # late steps move it by 1 - decay only
+    assert torch.allclose(average[0], torch.full((3,), 0.99), atol=1e-4)
