@@ -208,6 +208,28 @@ def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], decay: 
     torch._foreach_lerp_(averages, [p.detach() for p in params], 1.0 - keep)
 
 
+def mixup_pairs(n: int, alpha: float, rng: np.random.Generator, device) -> tuple[float, torch.Tensor]:
+    """A mixing weight from Beta(alpha, alpha), kept at least 0.5 so each row's own photo leads,
+    and a random partner for every row of the batch (mixup on the cached activations)."""
+    lam = float(rng.beta(alpha, alpha))
+    return max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(n)).to(device)
+
+
+def batch_loss(food: torch.Tensor, not_food: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
+               distilled: torch.Tensor, args) -> torch.Tensor:
+    """The not-food head's cross-entropy on every row plus the food objective on the food rows
+    (labels -1 are not-food photos)."""
+    is_food = labels >= 0
+    loss = nn.functional.binary_cross_entropy_with_logits(not_food.squeeze(1), (~is_food).float())
+    loss = loss * args.not_food_weight
+    if is_food.any():
+        loss = loss + food_objective(food[is_food], labels[is_food],
+                                     teacher[is_food] if teacher is not None else None,
+                                     distilled[is_food], args.distill_weight,
+                                     args.distill_temperature, args.label_smoothing)
+    return loss
+
+
 def food_objective(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
                    distilled: torch.Tensor, weight: float, temperature: float,
                    label_smoothing: float) -> torch.Tensor:
@@ -396,6 +418,8 @@ def parse_args(argv=None):
     p.add_argument("--pct-start", type=float, default=0.2, help="one-cycle warm-up fraction")
     p.add_argument("--ema", type=float, default=0.0,
                    help="keep a running average of the trained weights with this decay (e.g. 0.998) and ship it; 0: off")
+    p.add_argument("--mixup", type=float, default=0.0,
+                   help="mixup on the cached activations with Beta(a, a) weights (e.g. 0.2); 0: off")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before both heads (torchvision default)")
     p.add_argument("--crop-scale-min", type=float, default=0.3, help="RandomResizedCrop lower scale")
@@ -521,7 +545,6 @@ def main(argv=None) -> int:
                                                 pct_start=args.pct_start)
     ema = [p.detach().clone() for p in trainable] if args.ema else None
     distilled_t = torch.from_numpy(sources == 0).to(device)
-    not_food_loss = nn.BCEWithLogitsLoss()
     labels_t = torch.from_numpy(labels).to(device)
     rng = np.random.default_rng(args.seed)
     val_split = Split("validation", "mixed", [s for v in vals for s in v.samples])
@@ -542,15 +565,17 @@ def main(argv=None) -> int:
             idx = torch.from_numpy(draws[sel]).to(device)
             view = torch.from_numpy(views[sel]).to(device)
             x = cache[idx, view].float().contiguous(memory_format=torch.channels_last)
-            y = labels_t[idx]
+            targets = (labels_t[idx], taught[idx, view] if taught is not None else None, distilled_t[idx])
+            lam, partner = 1.0, None
+            if args.mixup:
+                lam, partner = mixup_pairs(len(idx), args.mixup, rng, device)
+                x = lam * x + (1 - lam) * x[partner]
             food, nf = net.forward_from(x, args.frozen_blocks)
-            is_food = y >= 0
-            loss = not_food_loss(nf.squeeze(1), (~is_food).float()) * args.not_food_weight
-            if is_food.any():
-                loss = loss + food_objective(food[is_food], y[is_food],
-                                             taught[idx, view][is_food] if taught is not None else None,
-                                             distilled_t[idx][is_food], args.distill_weight,
-                                             args.distill_temperature, args.label_smoothing)
+            loss = lam * batch_loss(food, nf, *targets, args)
+            if partner is not None:
+                partner_targets = [t[partner] if t is not None else None for t in targets]
+                loss = loss + (1 - lam) * batch_loss(food, nf, *partner_targets, args)
+            y = targets[0]
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -638,7 +663,7 @@ def main(argv=None) -> int:
             "eval_size": SIZE, "optimizer": "AdamW", "lr_head": args.lr_head, "lr_body": args.lr_body,
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,
             "batch_size": args.batch_size, "label_smoothing": args.label_smoothing, "dropout": args.dropout,
-            "ema_decay": args.ema or None,
+            "ema_decay": args.ema or None, "mixup_alpha": args.mixup or None,
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class; "
                         f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",

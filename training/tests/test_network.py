@@ -197,3 +197,30 @@ def test_the_running_average_ramps_up_then_follows_slowly():
     param -= 1.0
     ema_update(average, [param], 0.99, 2000)  # late steps move it by 1 - decay only
     assert torch.allclose(average[0], torch.full((3,), 0.99), atol=1e-4)
+
+
+def test_batch_loss_is_the_not_food_loss_plus_the_food_objective_on_food_rows():
+    from types import SimpleNamespace
+
+    from training.train import batch_loss
+
+    torch.manual_seed(0)
+    food, not_food = torch.randn(4, 11), torch.randn(4, 1)
+    labels = torch.tensor([3, -1, 0, 7])
+    teacher, distilled = torch.randn(4, 11), torch.tensor([True, False, False, True])
+    args = SimpleNamespace(not_food_weight=2.0, distill_weight=0.5, distill_temperature=2.0, label_smoothing=0.1)
+    expected = 2.0 * torch.nn.functional.binary_cross_entropy_with_logits(
+        not_food.squeeze(1), torch.tensor([0.0, 1.0, 0.0, 0.0]))
+    rows = labels >= 0
+    expected = expected + food_objective(food[rows], labels[rows], teacher[rows], distilled[rows], 0.5, 2.0, 0.1)
+    assert torch.allclose(batch_loss(food, not_food, labels, teacher, distilled, args), expected)
+
+
+def test_mixup_pairs_lead_with_the_own_photo_and_permute_the_batch():
+    from training.train import mixup_pairs
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        lam, partner = mixup_pairs(8, 0.2, rng, "cpu")
+        assert 0.5 <= lam <= 1.0
+        assert sorted(partner.tolist()) == list(range(8))
