@@ -157,9 +157,9 @@ async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl, tfjsUrl, tfjsNe
   return {
     ortLoadMs: Object.fromEntries(Object.entries(state.ort).map(([name, o]) => [name, o.loadMs])),
     ortVersion: state.ort.ort.version,
-    tfjs: Object.fromEntries(Object.entries(state.tfjs).map(([name, t]) => [name, {
-      loadMs: t.loadMs, version: t.version, simd: t.simd, threads: t.threads, reportedThreads: t.reportedThreads,
-      wasmFile: t.wasmFile, maxLogitDifference: tfjsDifference[name],
+    // Everything loadTfjs learnt about each instance but its message function.
+    tfjs: Object.fromEntries(Object.entries(state.tfjs).map(([name, { call, ...about }]) => [name, {
+      ...about, maxLogitDifference: tfjsDifference[name],
     }])),
     crossOriginIsolated: self.crossOriginIsolated,
     pageBuild: pageBuild.name,

@@ -22,27 +22,26 @@ import onnx
 from onnx import numpy_helper
 
 
+def attrs(node: onnx.NodeProto) -> dict:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
 def constants(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
     """Every tensor known without an input photo: initializers, Constant nodes and the Cast, Mul
     and Reshape nodes over them (how stored int8 weights become float32 at load)."""
     known = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant":
-            known[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            known[node.output[0]] = numpy_helper.to_array(attrs(node)["value"])
         elif node.op_type in ("Cast", "Mul", "Reshape") and all(i in known for i in node.input):
             a = known[node.input[0]]
             if node.op_type == "Cast":
-                to = onnx.helper.get_attribute_value(node.attribute[0])
-                known[node.output[0]] = a.astype(onnx.helper.tensor_dtype_to_np_dtype(to))
+                known[node.output[0]] = a.astype(onnx.helper.tensor_dtype_to_np_dtype(attrs(node)["to"]))
             elif node.op_type == "Mul":
                 known[node.output[0]] = a * known[node.input[1]]
             else:
                 known[node.output[0]] = a.reshape(known[node.input[1]])
     return known
-
-
-def attrs(node: onnx.NodeProto) -> dict:
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
 
 
 def export(model_path: Path, out_dir: Path) -> None:

@@ -575,7 +575,6 @@ def main(argv=None) -> int:
             if partner is not None:
                 partner_targets = [t[partner] if t is not None else None for t in targets]
                 loss = loss + (1 - lam) * batch_loss(food, nf, *partner_targets, args)
-            y = targets[0]
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -583,8 +582,8 @@ def main(argv=None) -> int:
             if ema is not None:
                 ema_update(ema, trainable, args.ema, step)
             step += 1
-            total += loss.item() * len(y)
-            n += len(y)
+            total += loss.item() * len(idx)
+            n += len(idx)
             if time.time() >= next_report:
                 rate = (time.time() - t_train) / step
                 log(f"  epoch {epoch}/{args.epochs} step {b + 1}/{steps_per_epoch} loss {total / n:.3f} "

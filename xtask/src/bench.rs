@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: builds what the benchmark measures, then runs `benches/bench.mjs`.
 //!
-//! Native tract, our wasm, onnxruntime-web and TF.js's wasm backend in headless Chromium, a 12 MP photo end to end
-//! and download sizes, all in one run; see `benches/README.md`.
+//! Native tract, our wasm, onnxruntime-web and TF.js's wasm backend in headless Chromium, a 12 MP
+//! photo end to end and download sizes, all in one run; see `benches/README.md`.
 
 use crate::setup;
 use crate::shell::{cmd, root, run};
