@@ -10,6 +10,7 @@ use crate::error::ClassifyError;
 use crate::metadata::ModelMetadata;
 use crate::prediction::{top_predictions, Classification, Timings};
 use crate::preprocess::{to_input_tensor, PixelView};
+use crate::stored_weights::fold_int8_weight_chains;
 
 type Plan = Arc<TypedRunnableModel>;
 
@@ -39,8 +40,15 @@ impl Classifier {
         crate::budget::check_model_size(onnx.len() as u64)?;
         let bad_model = |e: TractError| load_error(&format!("{e:#}"));
         let shape = metadata.input.shape;
-        let mut model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(onnx))
+        let framework = tract_onnx::onnx();
+        let mut proto = framework
+            .proto_model_for_read(&mut std::io::Cursor::new(onnx))
+            .map_err(bad_model)?;
+        if let Some(graph) = proto.graph.as_mut() {
+            fold_int8_weight_chains(graph);
+        }
+        let mut model = framework
+            .model_for_proto_model(&proto)
             .map_err(bad_model)?
             .with_input_fact(0, f32::fact(shape).into())
             .map_err(bad_model)?;

@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod metadata;
 pub mod prediction;
 pub mod preprocess;
+mod stored_weights;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
