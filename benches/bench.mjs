@@ -161,6 +161,7 @@ try {
       total: summary(cold.map((r) => r.totalMs)),
       fetch_compile: summary(cold.map((r) => r.fetchCompileMs)),
       model_load: summary(cold.map((r) => r.modelLoadMs)),
+      pool_start: summary(cold.map((r) => r.poolStartMs)),
       first_inference: summary(cold.map((r) => r.firstInferenceMs)),
     },
     e2e_bench_page: { total: summary(e2eBench.map((r) => r.totalMs)), decode_resize: summary(e2eBench.map((r) => r.decodeResizeMs)), label: e2eBench[0].label },

@@ -7,15 +7,16 @@ let classifier = null;
 
 const handlers = {
   async load({ glue, wasm, threads, modelUrl, metaUrl }) {
-    const [engine, model, meta] = await Promise.all([
-      loadEngine(glue, wasm, threads),
-      fetch(modelUrl).then((r) => r.arrayBuffer()),
-      fetch(metaUrl).then((r) => r.text()),
-    ]);
+    const files = Promise.all([fetch(modelUrl).then((r) => r.arrayBuffer()), fetch(metaUrl).then((r) => r.text())]);
     // From this worker's own start (its clock's origin), as the page's worker times its start-up.
-    const t1 = performance.now();
-    classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
-    return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
+    const { prepared } = await loadEngine(glue, wasm, threads, async (engine) => {
+      const [model, meta] = await files;
+      const t1 = performance.now();
+      classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
+      return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
+    });
+    // A threaded build starts its pool after the model is loaded.
+    return { ...prepared, poolStartMs: performance.now() - prepared.fetchCompileMs - prepared.modelLoadMs };
   },
   run({ rgba, width, height }) {
     const t0 = performance.now();

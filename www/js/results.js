@@ -129,6 +129,7 @@ export function showColdStart(cold, readyMs, engine) {
   $('wasm-ms').textContent = ms(cold.wasm_ms);
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);
+  $('pool-ms').textContent = ms(cold.pool_ms);
   $('warmup-ms').textContent = ms(cold.warmup_ms);
   $('ready-ms').textContent = ms(readyMs);
 }

@@ -37,9 +37,8 @@ async function start() {
   // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
   // them; the browser decides whether it can run it.
   const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
-  engine = await loadEngine(asset(build.glue), asset(build.wasm), build.threads);
-  const t1 = performance.now();
-  const [model, metadata] = await Promise.all([
+  // The model downloads while the engine compiles.
+  const files = Promise.all([
     fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),
       ASSET_VERSIONS[MODEL]?.bytes),
     fetch(asset('models/model.json')).then((r) => {
@@ -47,17 +46,25 @@ async function start() {
       return r.text();
     }),
   ]);
-  const t2 = performance.now();
-  classifier = new engine.FoodClassifier(model, metadata);
-  const t3 = performance.now();
-  warmUp(classifier);
+  files.catch(() => {}); // awaited below; until then a failed download must not go unhandled
+  const { bindings, prepared } = await loadEngine(asset(build.glue), asset(build.wasm), build.threads, async (b) => {
+    const t1 = performance.now();
+    const [model, metadata] = await files;
+    const t2 = performance.now();
+    const loaded = new b.FoodClassifier(model, metadata);
+    return { loaded, bytes: model.length, t1, t2, t3: performance.now() };
+  });
+  const { t1, t2, t3 } = prepared;
+  [engine, classifier] = [bindings, prepared.loaded];
   const t4 = performance.now();
+  warmUp(classifier);
+  const t5 = performance.now();
   postMessage({
     type: 'ready',
     labels: classifier.labels,
-    modelBytes: model.length,
+    modelBytes: prepared.bytes,
     engine: { build: build.simd, threads: build.threads },
-    cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
+    cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, pool_ms: t4 - t3, warmup_ms: t5 - t4, total_ms: t5 - t0 },
   });
 }
 
