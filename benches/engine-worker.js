@@ -1,22 +1,27 @@
 // One build of our engine in a dedicated worker, as the page runs it (a threaded build must: only
-// a worker may block while its pool computes). Messages in: {type:'load', glue, wasm, threads,
-// modelUrl, metaUrl} then {type:'run', rgba, width, height}; each answers with its timings.
-import { loadEngine } from '/dist/js/engine-load.js';
+// a worker may block while its pool computes). Messages in: {type:'load', glue, wasm, modelUrl,
+// metaUrl}, then for a threaded build {type:'pool', threads}, and {type:'run', rgba, width,
+// height}; each answers with its timings.
+import { loadEngine, startPool } from '/dist/js/engine-load.js';
 
+let engine = null;
 let classifier = null;
 
 const handlers = {
-  async load({ glue, wasm, threads, modelUrl, metaUrl }) {
+  async load({ glue, wasm, modelUrl, metaUrl }) {
     const files = Promise.all([fetch(modelUrl).then((r) => r.arrayBuffer()), fetch(metaUrl).then((r) => r.text())]);
     // From this worker's own start (its clock's origin), as the page's worker times its start-up.
-    const { prepared } = await loadEngine(glue, wasm, threads, async (engine) => {
-      const [model, meta] = await files;
-      const t1 = performance.now();
-      classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
-      return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
-    });
-    // A threaded build starts its pool after the model is loaded.
-    return { ...prepared, poolStartMs: performance.now() - prepared.fetchCompileMs - prepared.modelLoadMs };
+    engine = await loadEngine(glue, wasm);
+    const [model, meta] = await files;
+    const t1 = performance.now();
+    classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
+    return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
+  },
+  // As the page does, after the model is loaded and has run once.
+  async pool({ threads }) {
+    const t0 = performance.now();
+    await startPool(engine, threads);
+    return { poolStartMs: performance.now() - t0 };
   },
   run({ rgba, width, height }) {
     const t0 = performance.now();

@@ -154,6 +154,12 @@ describe('the food classifier page', () => {
     // Firefox runs the threaded build only when asked for it (see engine-build.js).
     if (BROWSER === 'firefox') assert.equal(build.name, 'relaxed-simd');
     const engineText = (b) => `wasm ${b.simd}, ${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+    // A threaded build is ready on one thread and says so; its pool starts after ready.
+    if (build.threads > 1) {
+      await page.waitForFunction((want) => document.querySelector('[data-testid="engine"]').textContent === want,
+        engineText(build), { timeout: 60_000 });
+      assert.match(await text(page, 'pool-ms'), /^\d+(\.\d)? ms$/);
+    }
     assert.equal(await text(page, 'engine'), engineText(build));
     await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
     await expectTop(page, 'Soup');

@@ -2,7 +2,7 @@
 import { ClassifierClient } from './classifier-client.js';
 import { setupInputs } from './inputs.js';
 import { setupCamera } from './camera.js';
-import { showBusy, showColdStart, showError, showPreview, showResult } from './results.js';
+import { showBusy, showColdStart, showError, showPreview, showResult, showThreadPool } from './results.js';
 import { setupServerPanel, updateBrowserFigures } from './server-panel.js';
 import { setupServerCompare } from './server-compare.js';
 import { setupPhotoGrid } from './photo-grid.js';
@@ -34,6 +34,8 @@ client.addEventListener('progress', ({ detail: { loaded, total } }) => {
     $('progress-text').textContent = `Model: ${mb(loaded)} MB`;
   }
 });
+
+client.addEventListener('engine', ({ detail }) => showThreadPool(detail));
 
 client.ready.then((info) => {
   const readyMs = performance.now(); // Since navigation start: page open to ready.

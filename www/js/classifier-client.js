@@ -14,7 +14,7 @@ export class ClassifierClient extends EventTarget {
     this.worker = new Worker(workerUrl, { type: 'module', name: engine ? `classifier engine=${engine}` : 'classifier' });
     this.ready = new Promise((resolve, reject) => {
       this.worker.onmessage = ({ data }) => {
-        if (data.type === 'progress') this.dispatchEvent(new CustomEvent('progress', { detail: data }));
+        if (data.type === 'progress' || data.type === 'engine') this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
         else if (data.type === 'ready') resolve(data);
         else if (data.type === 'failed') reject(new Error(data.message));
         else this.settle(data);

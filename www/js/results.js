@@ -124,12 +124,24 @@ export function showError(message, name) {
   finished();
 }
 
+/** The engine line: its build and how many threads run a photo (and how many are starting). */
+export function showEngine({ build, threads, starting }) {
+  const count = (n) => `${n} thread${n === 1 ? '' : 's'}`;
+  $('engine').textContent = `wasm ${build}, ${count(threads)}${starting ? ` (${starting} starting)` : ''}`;
+}
+
 export function showColdStart(cold, readyMs, engine) {
-  $('engine').textContent = `wasm ${engine.build}, ${engine.threads} thread${engine.threads === 1 ? '' : 's'}`;
+  showEngine(engine);
   $('wasm-ms').textContent = ms(cold.wasm_ms);
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);
-  $('pool-ms').textContent = ms(cold.pool_ms);
+  $('pool-ms').textContent = engine.starting ? 'starting' : 'none: one thread';
   $('warmup-ms').textContent = ms(cold.warmup_ms);
   $('ready-ms').textContent = ms(readyMs);
+}
+
+/** A threaded build's pool, started after ready (or not: the engine stays on one thread). */
+export function showThreadPool({ engine, pool_ms: poolMs, pool_error: poolError }) {
+  showEngine(engine);
+  $('pool-ms').textContent = poolError ? `could not start (${poolError})` : `${ms(poolMs)} ms`;
 }

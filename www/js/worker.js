@@ -2,10 +2,11 @@
 // the person's own when they gave one, which then answers beside ours everywhere.
 // Messages in: {type:'classify', id, blob}, {type:'evaluate', id, entries: [{file, path}]},
 // {type:'cancel', id}, {type:'own-load', id, model, metadata}, {type:'own-forget'}.
-// Out: progress, ready, failed, result, error, evaluation-start, evaluation-photo (one per
-// photo), evaluation-done (the reports), own-ready.
+// Out: progress, ready, engine (after ready: a threaded build's pool started, or could not),
+// failed, result, error, evaluation-start, evaluation-photo (one per photo), evaluation-done (the
+// reports), own-ready.
 import './engine-build.js';
-import { loadEngine } from './engine-load.js';
+import { loadEngine, startPool } from './engine-load.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
@@ -47,25 +48,38 @@ async function start() {
     }),
   ]);
   files.catch(() => {}); // awaited below; until then a failed download must not go unhandled
-  const { bindings, prepared } = await loadEngine(asset(build.glue), asset(build.wasm), build.threads, async (b) => {
-    const t1 = performance.now();
-    const [model, metadata] = await files;
-    const t2 = performance.now();
-    const loaded = new b.FoodClassifier(model, metadata);
-    return { loaded, bytes: model.length, t1, t2, t3: performance.now() };
-  });
-  const { t1, t2, t3 } = prepared;
-  [engine, classifier] = [bindings, prepared.loaded];
-  const t4 = performance.now();
+  engine = await loadEngine(asset(build.glue), asset(build.wasm));
+  const t1 = performance.now();
+  const [model, metadata] = await files;
+  const t2 = performance.now();
+  classifier = new engine.FoodClassifier(model, metadata);
+  const t3 = performance.now();
   warmUp(classifier);
-  const t5 = performance.now();
+  const t4 = performance.now();
   postMessage({
     type: 'ready',
     labels: classifier.labels,
-    modelBytes: prepared.bytes,
-    engine: { build: build.simd, threads: build.threads },
-    cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, pool_ms: t4 - t3, warmup_ms: t5 - t4, total_ms: t5 - t0 },
+    modelBytes: model.length,
+    engine: { build: build.simd, threads: 1, starting: build.threads > 1 ? build.threads : 0 },
+    cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
+  if (build.threads > 1) startThreads(build);
+}
+
+/**
+ * A threaded build's pool, started once the page is ready: photos until then run on this thread.
+ * The page hears when they run on the pool, or that the pool could not start (one thread stays).
+ */
+async function startThreads(build) {
+  const t0 = performance.now();
+  try {
+    await startPool(engine, build.threads);
+    const poolMs = performance.now() - t0;
+    warmUp(classifier); // the pool's threads size their own scratch space on their first run
+    postMessage({ type: 'engine', engine: { build: build.simd, threads: build.threads }, pool_ms: poolMs });
+  } catch (error) {
+    postMessage({ type: 'engine', engine: { build: build.simd, threads: 1 }, pool_error: error?.message || String(error) });
+  }
 }
 
 /**
