@@ -203,7 +203,7 @@ mod tests {
         })
         .unwrap();
         assert_eq!((meta.input.layout, meta.input.crop), (Layout::Nchw, Crop::Center));
-        assert_eq!(meta.input.decode_side(), 224);
+        assert_eq!(meta.input.decode_side(), meta.input.resize_shorter_side);
 
         // A Keras-style model: NHWC, 160x192, straight resize (its resize_shorter_side unused).
         let keras = with_input(|input| {

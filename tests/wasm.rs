@@ -70,7 +70,11 @@ fn rgba_pixels_from_the_browser_are_classified() {
     assert_eq!(top_label(&result), "Rice");
     assert_eq!(get(&result, "width").as_f64(), Some(f64::from(image.width())));
     assert_eq!(classifier.labels().len(), 11);
-    assert_eq!(classifier.resize_shorter_side(), 224);
+    let contract: serde_json::Value = serde_json::from_str(METADATA).unwrap();
+    assert_eq!(
+        u64::from(classifier.resize_shorter_side()),
+        contract["input"]["resize_shorter_side"].as_u64().unwrap()
+    );
 }
 
 #[wasm_bindgen_test]

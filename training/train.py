@@ -86,11 +86,12 @@ def load_rgb(path: Path) -> Image.Image:
         return im.convert("RGB")
 
 
-def eval_transform():
-    """The engine's preprocessing contract (model.json `input`)."""
+def eval_transform(resize: int):
+    """The engine's preprocessing contract (model.json `input`): shorter side to ``resize``, then
+    the centre 224 x 224."""
     return transforms.Compose(
         [
-            transforms.Resize(SIZE, interpolation=InterpolationMode.BILINEAR, antialias=True),
+            transforms.Resize(resize, interpolation=InterpolationMode.BILINEAR, antialias=True),
             transforms.CenterCrop(SIZE),
             transforms.ToTensor(),
             transforms.Normalize(MEAN, STD),
@@ -252,11 +253,13 @@ def food_objective(logits: torch.Tensor, labels: torch.Tensor, teacher: torch.Te
 
 
 @torch.no_grad()
-def predict(net: FoodNet, paths: list[Path], batch_size: int, workers: int, device) -> tuple[np.ndarray, np.ndarray]:
-    """(food probabilities [n, 11], not-food scores [n]) at the engine's 224 px preprocessing."""
+def predict(net: FoodNet, paths: list[Path], batch_size: int, workers: int, device,
+            resize: int) -> tuple[np.ndarray, np.ndarray]:
+    """(food probabilities [n, 11], not-food scores [n]) with the shorter side resized to ``resize``
+    and the centre 224 px cropped, as the engine does."""
     net.eval()
     probs, scores = np.zeros((len(paths), len(LABELS)), np.float32), np.zeros(len(paths), np.float32)
-    for x, idx in DataLoader(Photos(paths, eval_transform()), batch_size=batch_size, num_workers=workers):
+    for x, idx in DataLoader(Photos(paths, eval_transform(resize)), batch_size=batch_size, num_workers=workers):
         food, nf = net(x.to(device).contiguous(memory_format=torch.channels_last))
         probs[idx.numpy()] = torch.softmax(food.float(), 1).cpu().numpy()
         scores[idx.numpy()] = torch.sigmoid(nf.float()).squeeze(1).cpu().numpy()
@@ -282,6 +285,12 @@ def food_metrics(labels: np.ndarray, probs: np.ndarray, scores: np.ndarray, thre
         "per_class_accuracy": per_class,
         "confusion": confusion.tolist(),
     }
+
+
+def pick_eval_resize(accuracy: dict[int, float]) -> int:
+    """The evaluation resize with the best validation accuracy; a tie goes to the smallest, the
+    one that changes the photo least."""
+    return max(sorted(accuracy), key=lambda size: accuracy[size])
 
 
 def pick_threshold(food_scores: np.ndarray, flag_rate: float) -> float:
@@ -329,13 +338,13 @@ def export_onnx(net: FoodNet, path: Path) -> None:
     assert [o.name for o in m.graph.output] == ["logits", "not_food"]
 
 
-def onnxruntime_check(net: FoodNet, onnx_path: Path, photo: Path) -> float | None:
+def onnxruntime_check(net: FoodNet, onnx_path: Path, photo: Path, resize: int) -> float | None:
     """Max |output difference| between PyTorch and onnxruntime on one photo (None without onnxruntime)."""
     try:
         import onnxruntime as ort
     except ImportError:
         return None
-    x = eval_transform()(load_rgb(photo)).unsqueeze(0)
+    x = eval_transform(resize)(load_rgb(photo)).unsqueeze(0)
     with torch.no_grad():
         ref = [t.numpy() for t in net.eval().cpu().float()(x)]
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
@@ -358,7 +367,8 @@ def provenance(root: Path, splits: list[Split]) -> dict:
     return info
 
 
-def model_json(metrics: dict, not_food: dict | None, training: dict, data: dict, architecture: str) -> dict:
+def model_json(metrics: dict, not_food: dict | None, training: dict, data: dict, architecture: str,
+               resize: int) -> dict:
     meta = {
         "name": MODEL_NAME,
         "architecture": architecture,
@@ -368,7 +378,7 @@ def model_json(metrics: dict, not_food: dict | None, training: dict, data: dict,
             "shape": [1, 3, SIZE, SIZE],
             "layout": "NCHW",
             "color": "RGB",
-            "resize_shorter_side": SIZE,
+            "resize_shorter_side": resize,
             "crop": "center",
             "scale": 1 / 255,
             "mean": MEAN,
@@ -408,6 +418,10 @@ def parse_args(argv=None):
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N, mps")
     p.add_argument("--threads", type=int, help="torch CPU threads (default: all cores)")
     p.add_argument("--train-size", type=int, default=160, help="training crop size (evaluation is always 224)")
+    p.add_argument("--eval-resize", default="224,240,256",
+                   help="shorter sides to try before the 224 px centre crop at evaluation, comma separated: the one "
+                        "with the best validation accuracy goes into model.json for the engine (training crops show "
+                        "food larger than a crop of the whole photo does, so a slightly larger resize can match them)")
     p.add_argument("--frozen-blocks", type=int, default=7, help="MobileNetV2 blocks kept fixed and cached (0-18)")
     p.add_argument("--views", type=int, default=6, help="augmented views cached per training photo")
     p.add_argument("--epochs", type=int, default=8)
@@ -456,6 +470,12 @@ def parse_args(argv=None):
         args.test_per_class = args.test_per_class or 4
     if not 0 <= args.frozen_blocks <= 18:
         p.error("--frozen-blocks must be 0..18")
+    try:
+        args.eval_resize = sorted({int(v) for v in args.eval_resize.split(",") if v.strip()})
+    except ValueError:
+        p.error(f"--eval-resize takes whole numbers, comma separated, not {args.eval_resize!r}")
+    if not args.eval_resize or args.eval_resize[0] < SIZE:
+        p.error(f"--eval-resize needs shorter sides of at least the {SIZE} px crop")
     return args
 
 
@@ -591,7 +611,7 @@ def main(argv=None) -> int:
                 next_report = time.time() + 60
         entry = {"epoch": epoch, "loss": round(total / max(n, 1), 4), "seconds": round(time.time() - t_train, 1)}
         if val_split.samples:
-            vp, vs = predict(net, [p for p, _ in val_split.samples], args.batch_size, workers, device)
+            vp, vs = predict(net, [p for p, _ in val_split.samples], args.batch_size, workers, device, SIZE)
             entry["validation_argmax_accuracy"] = round(float((vp.argmax(1) == np.array([y for _, y in val_split.samples])).mean()), 4)
         log(f"epoch {epoch}/{args.epochs} " + " ".join(f"{k} {v}" for k, v in entry.items() if k != "epoch")
             + f" eta {clock((time.time() - t_train) / step * (total_steps - step))}")
@@ -604,13 +624,21 @@ def main(argv=None) -> int:
                 p.copy_(average)
         log(f"weights: the running average (decay {args.ema}) replaces the last step's")
 
-    # -- not-food threshold from held-out food photos, then every test split
-    _, val_scores = predict(net, [p for p, _ in val_split.samples], args.batch_size, workers, device)
+    # -- the evaluation resize and the not-food threshold from held-out food photos, then every test split
+    val_paths, val_y = [p for p, _ in val_split.samples], np.array([y for _, y in val_split.samples])
+    resize_accuracy, resize_scores = {}, {}
+    for size in args.eval_resize:
+        val_probs, resize_scores[size] = predict(net, val_paths, args.batch_size, workers, device, size)
+        resize_accuracy[size] = round(float((val_probs.argmax(1) == val_y).mean()), 4) if len(val_y) else 0.0
+    resize = pick_eval_resize(resize_accuracy)
+    val_scores = resize_scores[resize]
+    log(f"evaluation resize: shorter side {resize}, then the {SIZE} px centre; validation argmax accuracy "
+        f"by shorter side {json.dumps(resize_accuracy)}")
     threshold = pick_threshold(val_scores, args.flag_rate) if not_food_train else None
     results = {}
     for root, test in zip(roots, tests):
         y = np.array([y for _, y in test.samples])
-        probs, scores = predict(net, [p for p, _ in test.samples], args.batch_size, workers, device)
+        probs, scores = predict(net, [p for p, _ in test.samples], args.batch_size, workers, device, resize)
         results[root.name] = (test, probs, scores, food_metrics(y, probs, scores, threshold if threshold else math.inf))
         m = results[root.name][3]
         log(f"pytorch {root.name}/{test.name}: accuracy {m['test_accuracy']:.4f} (argmax {m['argmax_accuracy']:.4f}) "
@@ -618,8 +646,8 @@ def main(argv=None) -> int:
             f"{json.dumps({k: round(v, 4) for k, v in m['per_class_accuracy'].items()})}")
     not_food = None
     if threshold is not None:
-        held_scores = predict(net, not_food_held, args.batch_size, workers, device)[1] if not_food_held else np.zeros(0)
-        train_scores = predict(net, not_food_train, args.batch_size, workers, device)[1]
+        held_scores = predict(net, not_food_held, args.batch_size, workers, device, resize)[1] if not_food_held else np.zeros(0)
+        train_scores = predict(net, not_food_train, args.batch_size, workers, device, resize)[1]
         not_food = {
             "output": "not_food",
             "activation": "sigmoid",
@@ -645,7 +673,7 @@ def main(argv=None) -> int:
     np.savez_compressed(out / "pytorch-test-outputs.npz",
                         **{f"{name}_probs": r[1] for name, r in results.items()},
                         **{f"{name}_scores": r[2] for name, r in results.items()})
-    ort_gap = onnxruntime_check(net, float32_path, primary_test.samples[0][0])
+    ort_gap = onnxruntime_check(net, float32_path, primary_test.samples[0][0], resize)
     log(f"exported {float32_path} ({float32_path.stat().st_size / 1e6:.1f} MB); onnxruntime max |output diff| {ort_gap}")
     if float32_path != onnx_path:
         compress_file(float32_path, onnx_path, args.stored_weights, args.keep_below)
@@ -659,7 +687,8 @@ def main(argv=None) -> int:
         "train_not_food": len(not_food_train),
         "recipe": {
             "frozen_blocks": args.frozen_blocks, "cached_views": args.views, "train_size": args.train_size,
-            "eval_size": SIZE, "optimizer": "AdamW", "lr_head": args.lr_head, "lr_body": args.lr_body,
+            "eval_size": SIZE, "eval_resize": resize,
+            "eval_resize_validation_accuracy": resize_accuracy, "optimizer": "AdamW", "lr_head": args.lr_head, "lr_body": args.lr_body,
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,
             "batch_size": args.batch_size, "label_smoothing": args.label_smoothing, "dropout": args.dropout,
             "ema_decay": args.ema or None, "mixup_alpha": args.mixup or None,
@@ -693,7 +722,7 @@ def main(argv=None) -> int:
     architecture = "MobileNetV2 1.0 (torchvision), batch norm folded, food head + not-food head"
     metrics = {"test_accuracy": primary_metrics["test_accuracy"], "measured_by": "pytorch"}
     meta_path = out / "model.json"
-    meta_path.write_text(json.dumps(model_json(metrics, not_food, training, data, architecture), indent=1) + "\n")
+    meta_path.write_text(json.dumps(model_json(metrics, not_food, training, data, architecture, resize), indent=1) + "\n")
 
     status = 0
     if engine is not None:
@@ -707,7 +736,7 @@ def main(argv=None) -> int:
         else:
             training["engine_check"] = check
             # The figures the product ships are the engine's own.
-            meta_path.write_text(json.dumps(model_json(metrics, not_food, training, data, architecture), indent=1) + "\n")
+            meta_path.write_text(json.dumps(model_json(metrics, not_food, training, data, architecture, resize), indent=1) + "\n")
     log(f"wrote {meta_path}; cache {clock(cache_seconds)}, training {clock(train_seconds)}, "
         f"total {clock(time.time() - t_start)}; {'OK' if status == 0 else 'FAILED'}")
     return status

@@ -11,6 +11,8 @@ from training.train import (  # noqa: E402
     export_onnx,
     food_metrics,
     food_objective,
+    parse_args,
+    pick_eval_resize,
     pick_threshold,
     sampling_weights,
     shares_stem,
@@ -108,6 +110,20 @@ def test_threshold_flags_at_most_the_asked_share_and_never_below_half():
     t = pick_threshold(scores, 0.02)
     assert (scores >= t).mean() <= 0.021
     assert pick_threshold(np.zeros(100), 0.02) == 0.5
+
+
+def test_the_evaluation_resize_is_the_best_on_validation_and_a_tie_goes_to_the_smallest():
+    assert pick_eval_resize({224: 0.97, 240: 0.98, 256: 0.96}) == 240
+    assert pick_eval_resize({256: 0.98, 224: 0.97, 240: 0.98}) == 240
+    assert pick_eval_resize({224: 0.5}) == 224
+
+
+def test_evaluation_resizes_are_parsed_and_none_may_be_smaller_than_the_crop():
+    args = parse_args(["--data", "d", "--out", "o", "--eval-resize", "256, 224,256"])
+    assert args.eval_resize == [224, 256]
+    for bad in ("200,256", "big", ""):
+        with pytest.raises(SystemExit):
+            parse_args(["--data", "d", "--out", "o", "--eval-resize", bad])
 
 
 def test_flagged_photos_count_as_wrong():
