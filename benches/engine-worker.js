@@ -17,7 +17,7 @@ const handlers = {
     classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
     return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
   },
-  // As the page does, after the model is loaded and has run once.
+  // Once the model is loaded, as the page starts its pool (the page also waits for its first run).
   async pool({ threads }) {
     const t0 = performance.now();
     await startPool(engine, threads);
