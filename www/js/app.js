@@ -83,10 +83,15 @@ setupCamera({
 setupServerPanel();
 setupServerCompare();
 
+// The service worker is registered once the classifier has started, never beside it: its precache
+// would otherwise download the wasm and the model while the worker streams the same URLs, and
+// Chromium fails both downloads when such a shared HTTP cache entry cannot be written (a file
+// larger than the cache takes, as in a private window). After the start they come from that cache.
 if ('serviceWorker' in navigator) {
-  navigator.serviceWorker.register('sw.js').then(() => navigator.serviceWorker.ready).then(() => {
-    $('offline-state').textContent = 'Saved for offline use.';
-  }).catch(() => {
-    $('offline-state').textContent = 'Offline use is not available in this browser.';
-  });
+  client.ready.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
+    .then(() => navigator.serviceWorker.ready).then(() => {
+      $('offline-state').textContent = 'Saved for offline use.';
+    }).catch(() => {
+      $('offline-state').textContent = 'Offline use is not available in this browser.';
+    });
 }
