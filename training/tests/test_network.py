@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 from torchvision import models  # noqa: E402
 
-from training.network import FoodNet, fold_batch_norm, from_onnx  # noqa: E402
+from training.network import FoodNet, average_weights, fold_batch_norm, from_onnx  # noqa: E402
 from training.train import (  # noqa: E402
     export_onnx,
     food_metrics,
@@ -240,3 +240,28 @@ def test_mixup_pairs_lead_with_the_own_photo_and_permute_the_batch():
         lam, partner = mixup_pairs(8, 0.2, rng, "cpu")
         assert 0.5 <= lam <= 1.0
         assert sorted(partner.tolist()) == list(range(8))
+
+
+def test_average_weights_is_the_mean_of_every_weight_and_a_single_net_is_unchanged():
+    def net(seed):
+        torch.manual_seed(seed)
+        return FoodNet(fold_batch_norm(models.mobilenet_v2(weights=None).features), torch.nn.Linear(1280, 11), 0.2)
+
+    a, b = net(1), net(2)
+    expected = {k: (v + b.state_dict()[k]) / 2 for k, v in a.state_dict().items()}
+    before = {k: v.clone() for k, v in b.state_dict().items()}
+    soup = average_weights([a, b])
+    for name, value in soup.state_dict().items():
+        torch.testing.assert_close(value, expected[name])
+    for name, value in b.state_dict().items():
+        torch.testing.assert_close(value, before[name])  # the other ingredients are left alone
+    alone = net(3)
+    kept = {k: v.clone() for k, v in alone.state_dict().items()}
+    for name, value in average_weights([alone]).state_dict().items():
+        torch.testing.assert_close(value, kept[name])
+
+
+def test_soup_must_count_at_least_one_run():
+    with pytest.raises(SystemExit):
+        parse_args(["--data", "d", "--out", "o", "--soup", "0"])
+    assert parse_args(["--data", "d", "--out", "o"]).soup == 1
