@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # CI for the training pipeline: venv + pinned requirements, unit tests, then the --quick pipeline
-# (warm start from the shipped model, cache the frozen stem, train 1 epoch on 8 photos/class of
-# every data root plus a few not-food photos, export ONNX, check the Rust engine agrees).
+# (warm start from and distil the shipped model, cache the frozen stem, train twice for a weight
+# soup, 1 epoch each on 8 photos/class of every data root plus a few not-food photos, export
+# ONNX, check the Rust engine agrees).
 #
 #   bash training/ci.sh            # from the repository root; data from ../shared/data/
 #
@@ -59,5 +60,5 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 stamp "quick pipeline on $DATA, $EXTRA and $NOT_FOOD"
 nice -n 10 "$VENV/bin/python" -m training.train --data "$DATA" --data "$EXTRA" --not-food "$NOT_FOOD" \
-  --init models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2
+  --init models/food11-mobilenetv2.onnx --teacher models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2
 stamp "done"

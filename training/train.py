@@ -520,7 +520,7 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
         log(f"teacher: {t} sha256 {sha256(t)}")
     if teachers:
         log(f"distillation weight {args.distill_weight}, temperature {args.distill_temperature}, "
-            f"on {roots[0].name}'s photos")
+            f"on {args.data[0].resolve().name}'s photos")
     cache, taught = cache_stem(net, paths, args, device, teachers)
     del teachers
     cache_seconds = time.time() - t_cache
