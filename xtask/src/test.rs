@@ -72,12 +72,12 @@ fn kubernetes_manifests() -> Result<(), String> {
 }
 
 /// The shipped model, measured by the engine on the shared test photos, must keep what its model
-/// card reports (food test 0.916, raw produce 0.979, 0.5 % of food photos flagged not food), with
+/// card reports (food test 0.922, raw produce 0.979, 0.3 % of food photos flagged not food), with
 /// a margin for a retrained model. Skipped only when the data sets are not beside the checkout.
 fn accuracy_gate() -> Result<(), String> {
     let gates = [
         // (test split, minimum accuracy, most photos flagged not food)
-        ("../shared/data/food/test", 0.91, 0.03),
+        ("../shared/data/food/test", 0.915, 0.03),
         ("../shared/data/food-extra/test", 0.95, 0.03),
     ];
     for (split, minimum, max_flagged) in gates {
