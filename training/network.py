@@ -127,4 +127,3 @@ def average_weights(nets: list[FoodNet]) -> FoodNet:
         if value.is_floating_point():
             value.copy_(torch.stack([state[name].to(value.device) for state in states]).mean(0))
     return soup
-

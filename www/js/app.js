@@ -85,8 +85,9 @@ setupServerCompare();
 
 // The service worker is registered once the classifier has started, never beside it: its precache
 // would otherwise download the wasm and the model while the worker streams the same URLs, and
-// Chromium fails both downloads when such a shared HTTP cache entry cannot be written (a file
-// larger than the cache takes, as in a private window). After the start they come from that cache.
+// Chromium fails both downloads when such a shared HTTP cache entry cannot be written (seen in
+// fresh private contexts with the 15 MB uncompressed wasm of a plain static host). After the start
+// they come from that cache.
 if ('serviceWorker' in navigator) {
   client.ready.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
     .then(() => navigator.serviceWorker.ready).then(() => {
