@@ -120,9 +120,10 @@ def train_transform(args):
 
 
 class Photos(Dataset):
-    """(tensor, index) per photo; with ``views``, a stack of that many augmented views."""
+    """(tensor, index) per photo; with ``views`` (a count per photo), a stack of that many
+    augmented views."""
 
-    def __init__(self, paths: list[Path], transform, views: int | None = None):
+    def __init__(self, paths: list[Path], transform, views: np.ndarray | None = None):
         self.paths = paths
         self.transform = transform
         self.views = views
@@ -134,7 +135,12 @@ class Photos(Dataset):
         im = load_rgb(self.paths[i])
         if self.views is None:
             return self.transform(im), i
-        return torch.stack([self.transform(im) for _ in range(self.views)]), i
+        return torch.stack([self.transform(im) for _ in range(self.views[i])]), i
+
+
+def concat_views(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A loader batch of view stacks of different lengths: all views in photo order, and the photos."""
+    return torch.cat([views for views, _ in batch]), torch.tensor([i for _, i in batch])
 
 
 def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float, not_food_share: float) -> np.ndarray:
@@ -157,6 +163,17 @@ def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float
     return w / w.sum()
 
 
+def views_per_photo(weights: np.ndarray, views: int, max_views: int) -> np.ndarray:
+    """Cached views per training photo, in proportion to how often the sampling draws it (a photo of
+    a small class is drawn more often), so that no photo's few views are repeated far more often
+    than another's; at least ``views``, at most ``max_views``, the median photo ``views``."""
+    counts = np.full(len(weights), views, dtype=np.int64)
+    if max_views > views and (weights > 0).any():
+        reference = np.median(weights[weights > 0])
+        counts = np.clip(np.rint(views * weights / reference), views, max_views).astype(np.int64)
+    return counts
+
+
 # ---------------------------------------------------------------- cached stem
 
 
@@ -168,42 +185,47 @@ def shares_stem(net: FoodNet, teacher: FoodNet, blocks: int) -> bool:
 
 
 @torch.no_grad()
-def cache_stem(net: FoodNet, paths: list[Path], args, device,
+def cache_stem(net: FoodNet, paths: list[Path], counts: np.ndarray, args, device,
                teachers: list[FoodNet]) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Activations of the frozen blocks for ``args.views`` augmented views of each photo:
-    float16 [photos, views, C, H, W], computed once; with teachers, also their mean food logits
-    for the same views (float32 [photos, views, 11])."""
+    """Activations of the frozen blocks for ``counts[i]`` augmented views of photo ``i``, computed
+    once: float16 [views, C, H, W], photo after photo (photo ``i``'s from ``first_views(counts)[i]``);
+    with teachers, also their mean food logits for the same views (float32 [views, 11])."""
     stem = net.features[: args.frozen_blocks].eval()
     probe = stem(torch.zeros(1, 3, args.train_size, args.train_size, device=device))
-    cache = torch.empty((len(paths), args.views, *probe.shape[1:]), dtype=torch.float16, device=device)
+    first = first_views(counts)
+    cache = torch.empty((int(counts.sum()), *probe.shape[1:]), dtype=torch.float16, device=device)
     taught = None
     from_cache = [shares_stem(net, t.eval(), args.frozen_blocks) for t in teachers]
     if teachers:
-        taught = torch.empty((len(paths), args.views, len(LABELS)), dtype=torch.float32, device=device)
+        taught = torch.empty((len(cache), len(LABELS)), dtype=torch.float32, device=device)
         log(f"teacher logits from {sum(from_cache)} cached stem(s) and {len(teachers) - sum(from_cache)} whole network(s)")
     # Small batches: the high-resolution depthwise layers are memory-bound on a CPU.
-    loader = DataLoader(Photos(paths, train_transform(args), args.views), batch_size=max(1, 16 // args.views),
-                        num_workers=args.workers, persistent_workers=False)
+    loader = DataLoader(Photos(paths, train_transform(args), counts), batch_size=max(1, 16 // args.views),
+                        num_workers=args.workers, persistent_workers=False, collate_fn=concat_views)
     t0, done = time.time(), 0
     next_report = t0 + 30
     for x, idx in loader:
-        b = x.shape[0]
-        x = x.reshape(-1, *x.shape[2:]).to(device).contiguous(memory_format=torch.channels_last)
+        rows = torch.cat([torch.arange(first[i], first[i] + counts[i]) for i in idx.tolist()]).to(device)
+        x = x.to(device).contiguous(memory_format=torch.channels_last)
         out = stem(x)
-        cache[idx.to(device)] = out.reshape(b, args.views, *out.shape[1:]).half()
+        cache[rows] = out.half()
         if taught is not None:
-            logits = sum((t.forward_from(out, args.frozen_blocks)[0] if cached else t(x)[0]).float()
-                         for t, cached in zip(teachers, from_cache)) / len(teachers)
-            taught[idx.to(device)] = logits.reshape(b, args.views, -1)
-        done += b
+            taught[rows] = sum((t.forward_from(out, args.frozen_blocks)[0] if cached else t(x)[0]).float()
+                               for t, cached in zip(teachers, from_cache)) / len(teachers)
+        done += len(idx)
         if time.time() >= next_report or done == len(paths):
             rate = done / (time.time() - t0)
-            log(f"  cache {done}/{len(paths)} photos x {args.views} views, {rate:.1f} photos/s, "
-                f"eta {clock((len(paths) - done) / rate)}")
+            log(f"  cache {done}/{len(paths)} photos, {rate:.1f} photos/s, eta {clock((len(paths) - done) / rate)}")
             next_report = time.time() + 30
     mb = cache.numel() * 2 / 1e6
-    log(f"cached stem activations {tuple(cache.shape)} ({mb:.0f} MB) in {clock(time.time() - t0)}")
+    log(f"cached stem activations {tuple(cache.shape)} ({mb:.0f} MB) for {len(paths)} photos "
+        f"({counts.min()}-{counts.max()} views each) in {clock(time.time() - t0)}")
     return cache, taught
+
+
+def first_views(counts: np.ndarray) -> np.ndarray:
+    """Where each photo's views start in the cache, which holds them photo after photo."""
+    return np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
 
 
 def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], decay: float, step: int) -> None:
@@ -428,6 +450,9 @@ def parse_args(argv=None):
                         "food larger than a crop of the whole photo does, so a slightly larger resize can match them)")
     p.add_argument("--frozen-blocks", type=int, default=7, help="MobileNetV2 blocks kept fixed and cached (0-18)")
     p.add_argument("--views", type=int, default=6, help="augmented views cached per training photo")
+    p.add_argument("--max-views", type=int,
+                   help="above --views: photos drawn more often than the median (small classes) get more "
+                        "cached views, in proportion to their draws, up to this many (default: --views, off)")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr-head", type=float, default=1e-3)
@@ -472,9 +497,13 @@ def parse_args(argv=None):
     if args.quick:
         args.epochs = 1
         args.views = 1
+        args.max_views = min(args.max_views or 1, 2)
         args.batch_size = min(args.batch_size, 16)
         args.train_per_class = args.train_per_class or 8
         args.test_per_class = args.test_per_class or 4
+    args.max_views = args.max_views or args.views
+    if args.max_views < args.views:
+        p.error("--max-views cannot be below --views")
     if not 0 <= args.frozen_blocks <= 18:
         p.error("--frozen-blocks must be 0..18")
     if args.soup < 1:
@@ -521,7 +550,9 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
     if teachers:
         log(f"distillation weight {args.distill_weight}, temperature {args.distill_temperature}, "
             f"on {args.data[0].resolve().name}'s photos")
-    cache, taught = cache_stem(net, paths, args, device, teachers)
+    counts = views_per_photo(weights, args.views, args.max_views)
+    first = first_views(counts)
+    cache, taught = cache_stem(net, paths, counts, args, device, teachers)
     del teachers
     cache_seconds = time.time() - t_cache
 
@@ -550,14 +581,14 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
         net.train()
         net.features[: args.frozen_blocks].eval()
         draws = rng.choice(len(paths), size=steps_per_epoch * args.batch_size, p=weights)
-        views = rng.integers(0, args.views, size=len(draws))
+        rows = first[draws] + rng.integers(0, counts[draws])  # one of each drawn photo's views
         total, n = 0.0, 0
         for b in range(steps_per_epoch):
             sel = slice(b * args.batch_size, (b + 1) * args.batch_size)
             idx = torch.from_numpy(draws[sel]).to(device)
-            view = torch.from_numpy(views[sel]).to(device)
-            x = cache[idx, view].float().contiguous(memory_format=torch.channels_last)
-            targets = (labels_t[idx], taught[idx, view] if taught is not None else None, distilled_t[idx])
+            row = torch.from_numpy(rows[sel]).to(device)
+            x = cache[row].float().contiguous(memory_format=torch.channels_last)
+            targets = (labels_t[idx], taught[row] if taught is not None else None, distilled_t[idx])
             lam, partner = 1.0, None
             if args.mixup:
                 lam, partner = mixup_pairs(len(idx), args.mixup, rng, device)
@@ -715,7 +746,7 @@ def main(argv=None) -> int:
         "train_per_class": {LABELS[y]: int((labels == y).sum()) for y in range(len(LABELS))},
         "train_not_food": len(not_food_train),
         "recipe": {
-            "frozen_blocks": args.frozen_blocks, "cached_views": args.views, "train_size": args.train_size,
+            "frozen_blocks": args.frozen_blocks, "cached_views": args.views, "max_cached_views": args.max_views, "train_size": args.train_size,
             "eval_size": SIZE, "eval_resize": resize,
             "eval_resize_validation_accuracy": resize_accuracy, "optimizer": "AdamW", "lr_head": args.lr_head, "lr_body": args.lr_body,
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,

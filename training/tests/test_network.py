@@ -188,15 +188,55 @@ def test_several_teachers_give_their_mean_logits(tmp_path):
         Image.new("RGB", (80, 60), colour).save(paths[-1])
     args = SimpleNamespace(frozen_blocks=7, train_size=64, views=2, workers=0, crop_scale_min=0.3,
                            grayscale=0.05, erasing=0.25)
+    counts = np.array([2, 3])
     taught = {}
     for name, teachers in {"one": [net], "two": [net, shifted]}.items():
         torch.manual_seed(1)  # the same augmented views for both calls
-        cache, taught[name] = cache_stem(net, paths, args, "cpu", teachers)
-    assert taught["one"].shape == (2, 2, 11)
+        cache, taught[name] = cache_stem(net, paths, counts, args, "cpu", teachers)
+    assert cache.shape[0] == 5 and taught["one"].shape == (5, 11)
     assert torch.allclose(taught["two"], taught["one"] + torch.arange(11.0) / 2, atol=1e-4)
     torch.manual_seed(1)
-    _, none = cache_stem(net, paths, args, "cpu", [])
+    _, none = cache_stem(net, paths, counts, args, "cpu", [])
     assert none is None
+
+
+def test_the_cache_holds_each_photos_views_after_the_previous_photos(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from PIL import Image
+    from torchvision import transforms
+
+    import training.train
+    from training.train import cache_stem, first_views
+
+    # Views without augmentation: every view of a photo is the same.
+    monkeypatch.setattr(training.train, "train_transform",
+                        lambda args: transforms.Compose([transforms.Resize((32, 32)), transforms.ToTensor()]))
+    net = FoodNet(fold_batch_norm(random_mobilenet().features), torch.nn.Linear(1280, 11), 0.0).eval()
+    paths = []
+    noise = np.random.default_rng(0)
+    for i in range(3):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(noise.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(paths[-1])
+    args = SimpleNamespace(frozen_blocks=3, train_size=32, views=1, workers=0)
+    counts = np.array([1, 3, 2])
+    cache, _ = cache_stem(net, paths, counts, args, "cpu", [])
+    first = first_views(counts)
+    assert first.tolist() == [0, 1, 4] and cache.shape[0] == 6
+    with torch.no_grad():
+        for i, path in enumerate(paths):
+            alone = net.features[:3](training.train.train_transform(args)(Image.open(path))[None])
+            views = cache[first[i]: first[i] + counts[i]].float()
+            assert torch.allclose(views, alone.expand_as(views), atol=2e-3)
+            assert not torch.allclose(views, alone.roll(1, dims=-1).expand_as(views), atol=2e-3)
+
+
+def test_photos_drawn_more_often_get_more_cached_views():
+    from training.train import views_per_photo
+
+    weights = np.array([1.0, 1.0, 1.0, 2.0, 3.0, 10.0, 0.2, 0.0])
+    assert views_per_photo(weights, 4, 4).tolist() == [4] * 8  # off
+    assert views_per_photo(weights, 4, 10).tolist() == [4, 4, 4, 8, 10, 10, 4, 4]
 
 
 def test_the_running_average_ramps_up_then_follows_slowly():
