@@ -15,6 +15,8 @@ pub mod prediction;
 pub mod preprocess;
 mod stored_weights;
 
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+mod awake_pool;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -31,13 +31,13 @@ pub fn use_thread_pool() {
 }
 
 /// Runs `op` on one of the pool's threads when there is a pool. Called from outside the pool,
-/// every split matrix product would wake a pool thread and put the caller to sleep until it is
-/// done, two thread wake-ups for each of the network's few dozen products; run inside, the thread
-/// that runs the network takes a share of each product itself and the caller waits once.
+/// every split layer would wake a pool thread and put the caller to sleep until it is done, two
+/// thread wake-ups for each of the network's few dozen split layers; run inside, the thread that
+/// runs the network takes a share of each layer itself and the caller waits once.
 fn in_pool<R: Send>(op: impl FnOnce() -> R + Send) -> R {
     #[cfg(feature = "threads")]
     if POOL_IN_USE.load(std::sync::atomic::Ordering::Acquire) {
-        return rayon::scope(|_| op());
+        return crate::awake_pool::run_with_pool_awake(op);
     }
     op()
 }
