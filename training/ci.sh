@@ -60,5 +60,5 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 stamp "quick pipeline on $DATA, $EXTRA and $NOT_FOOD"
 nice -n 10 "$VENV/bin/python" -m training.train --data "$DATA" --data "$EXTRA" --not-food "$NOT_FOOD" \
-  --init models/food11-mobilenetv2.onnx --teacher models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2
+  --init models/food11-mobilenetv2.onnx --teacher models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2 --max-views 8
 stamp "done"
