@@ -15,7 +15,10 @@ pub mod prediction;
 pub mod preprocess;
 mod stored_weights;
 
-#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+#[cfg(any(
+    all(target_arch = "wasm32", feature = "threads"),
+    all(test, not(target_arch = "wasm32"))
+))]
 mod awake_pool;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
