@@ -20,7 +20,7 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[cfg(feature = "threads")]
 static POOL_IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Lets tract split its large matrix products over the pool `initThreadPool` started; before this
+/// Lets tract split its large layers over the pool `initThreadPool` started; before this
 /// every inference runs on the calling thread alone.
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
