@@ -2,11 +2,12 @@
 // thread and several) in one headless Chromium on a cross-origin isolated page, the 12 MP photo
 // end to end, and download sizes. Run by `cargo xtask bench`, which builds first.
 //
-// usage: node benches/bench.mjs [--runs N] [--pkg DIR] [--out FILE]
+// usage: node benches/bench.mjs [--runs N] [--settle MS] [--pkg DIR] [--out FILE]
+//   --settle  idle time before each timed run of the warm rounds (default 50 ms; 0 before run 7)
 //   --pkg   wasm-bindgen output to measure (default dist/pkg), e.g. a variant built for a lever
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -22,6 +23,7 @@ const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '40' },
     cold: { type: 'string', default: '7' },
+    settle: { type: 'string', default: '50' },
     e2e: { type: 'string', default: '10' },
     pkg: { type: 'string', default: 'dist/pkg' },
     out: { type: 'string', default: 'benches/results/latest.json' },
@@ -62,13 +64,20 @@ const server = await serve({
   '/tfjs/wasm/': join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
   '/tfjs/network/': tfjsNetwork,
 });
-const browser = await chromium.launch({
+const launchOptions = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+};
+const browser = await chromium.launch(launchOptions);
+// A returning visitor's browser keeps a profile on disk, and with it Chromium's code cache: the
+// engine's optimised functions from earlier visits. A context of `browser.newContext()` is like a
+// private window and keeps no code cache, so both are measured.
+const profileDir = mkdtempSync(join(tmpdir(), 'food-classifier-bench-'));
+const returning = await chromium.launchPersistentContext(profileDir, launchOptions);
 try {
   const urls = {
+    server: server.url,
     pkg: `${server.url}/pkg`,
     modelUrl: `${server.url}/dist/models/food11-mobilenetv2.onnx`,
     metaUrl: `${server.url}/dist/models/model.json`,
@@ -79,24 +88,16 @@ try {
     tfjsWeightsUrl: `${server.url}/tfjs/network/weights.bin`,
   };
   const context = await browser.newContext();
-  const page = await context.newPage();
-  page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
-  page.on('pageerror', (e) => console.error(`[page] ${e}`));
+  const page = reportErrors(await context.newPage());
 
-  // Cold start: each run is a fresh page load in the same context, so the HTTP cache (and
-  // Chromium's wasm code cache) are warm as for a returning visitor. Load 0 only fills the cache.
-  console.error('cold start ...');
-  const cold = [];
-  for (let i = 0; i <= Number(opt.cold); i++) {
-    await page.goto(`${server.url}/bench/page.html`);
-    const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
-    if (i > 0) cold.push(r);
-  }
+  console.error('cold start: a returning visitor, then a private window ...');
+  const cold = await coldStarts(returning, urls, Number(opt.cold));
+  const coldPrivate = await coldStarts(context, urls, Number(opt.cold));
 
   console.error(`warm: ours vs onnxruntime-web and TF.js, one thread and several, ${runs} interleaved rounds ...`);
   await page.goto(`${server.url}/bench/page.html`);
   const info = await page.evaluate((u) => window.bench.setup(u), urls);
-  const warm = await page.evaluate(([n, w]) => window.bench.warm(n, w), [runs, 5]);
+  const warm = await page.evaluate(([n, w, settle]) => window.bench.warm(n, w, settle), [runs, 5, Number(opt.settle)]);
 
   console.error('12 MP photo end to end ...');
   await page.evaluate(() => window.bench.armPhotoInput());
@@ -127,6 +128,7 @@ try {
       onnxruntime_web: info.ortVersion,
       tfjs: Object.values(info.tfjs)[0]?.version,
       cross_origin_isolated: info.crossOriginIsolated,
+      settle_ms: Number(opt.settle),
       date: new Date().toISOString(),
     },
     native,
@@ -157,13 +159,10 @@ try {
       max_logit_difference: info.tfjs[name].maxLogitDifference,
       label: rounds[0].label,
     }])),
-    cold: {
-      total: summary(cold.map((r) => r.totalMs)),
-      fetch_compile: summary(cold.map((r) => r.fetchCompileMs)),
-      model_load: summary(cold.map((r) => r.modelLoadMs)),
-      pool_start: summary(cold.map((r) => r.poolStartMs)),
-      first_inference: summary(cold.map((r) => r.firstInferenceMs)),
-    },
+    // A returning visitor (a profile on disk: files and compiled code cached), and a private
+    // window (files cached, code compiled afresh each time).
+    cold: coldSummary(cold),
+    cold_private: coldSummary(coldPrivate),
     e2e_bench_page: { total: summary(e2eBench.map((r) => r.totalMs)), decode_resize: summary(e2eBench.map((r) => r.decodeResizeMs)), label: e2eBench[0].label },
     e2e_real_page: e2ePage,
     sizes: {
@@ -179,6 +178,44 @@ try {
   writeFileSync(out, JSON.stringify(report(results), null, 2) + '\n');
   console.error(`wrote ${out}`);
 } finally {
+  await returning.close();
   await browser.close();
+  rmSync(profileDir, { recursive: true, force: true });
   server.close();
+}
+
+/**
+ * Cold starts of the page's build: fresh loads of the bench page in `context`, each with the
+ * files in its HTTP cache; load 0 only fills the caches and is not counted. After each load the
+ * page stays open a few seconds, as a visitor's does: Chromium writes a module's optimised code
+ * to its code cache once no new code has been optimised for 2 s.
+ */
+async function coldStarts(context, urls, loads) {
+  const page = reportErrors(await context.newPage());
+  const runs = [];
+  for (let i = 0; i <= loads; i++) {
+    await page.goto(`${urls.server}/bench/page.html`);
+    const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
+    if (i > 0) runs.push(r);
+    await page.waitForTimeout(3000);
+  }
+  await page.close();
+  return runs;
+}
+
+/** `page`, with its errors passed on to the benchmark's output. */
+function reportErrors(page) {
+  page.on('console', (m) => m.type() === 'error' && console.error(`[page] ${m.text()}`));
+  page.on('pageerror', (e) => console.error(`[page] ${e}`));
+  return page;
+}
+
+function coldSummary(runs) {
+  return {
+    total: summary(runs.map((r) => r.totalMs)),
+    fetch_compile: summary(runs.map((r) => r.fetchCompileMs)),
+    model_load: summary(runs.map((r) => r.modelLoadMs)),
+    pool_start: summary(runs.map((r) => r.poolStartMs)),
+    first_inference: summary(runs.map((r) => r.firstInferenceMs)),
+  };
 }

@@ -201,10 +201,13 @@ async function runTfjs(name) {
 
 /**
  * `runs` rounds after `warmup`; each round runs every engine once, starting at a different one
- * each round, to cancel drift. Returns each engine's runs by name (our builds, then
- * onnxruntime-web's: `ort` and `ort_N_threads`, then TF.js's: `tfjs` and `tfjs_N_threads`).
+ * each round, to cancel drift. Before each run the page waits `settleMs`: a runtime's pool
+ * threads keep spinning for a while after its own run, and on a machine with few cores they would
+ * take the next engine's cores, which no page running a single engine has to share. Returns each
+ * engine's runs by name (our builds, then onnxruntime-web's: `ort` and `ort_N_threads`, then
+ * TF.js's: `tfjs` and `tfjs_N_threads`).
  */
-async function warm(runs, warmup) {
+async function warm(runs, warmup, settleMs) {
   const engines = [
     ...Object.keys(state.ours).map((name) => [name, () => runOurs(name)]),
     ...Object.keys(state.ort).map((name) => [name, () => runOrt(name)]),
@@ -214,6 +217,7 @@ async function warm(runs, warmup) {
   for (let i = 0; i < warmup + runs; i++) {
     for (let k = 0; k < engines.length; k++) {
       const [name, run] = engines[(i + k) % engines.length];
+      if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
       const r = await run();
       if (i >= warmup) times[name].push(r);
     }

@@ -34,6 +34,7 @@ export function report(r) {
     tfjs_wasm_threads_ms: tfjsThreaded?.wall.median_ms ?? null,
     tfjs_wasm_threads_p90_ms: tfjsThreaded?.wall.p90_ms ?? null,
     cold_start_ms: r.cold.total.median_ms,
+    cold_start_private_ms: r.cold_private.total.median_ms,
     e2e_12mp_ms: e2e.median_ms,
     e2e_12mp_p90_ms: e2e.p90_ms,
     e2e_12mp_source: r.e2e_real_page ? 'dist/index.html' : 'benches/page.html',
@@ -56,6 +57,9 @@ export function report(r) {
     details: r,
   };
   const row = (name, s, note = '') => `${name.padEnd(44)}${fmt(s?.median_ms).padStart(11)}${fmt(s?.p90_ms).padStart(11)}  ${note}`;
+  // wasm + model + first inference, and its parts.
+  const coldRow = (name, c) => row(name, c.total,
+    `(fetch+compile ${fmt(c.fetch_compile.median_ms)}, model ${fmt(c.model_load.median_ms)}, first ${fmt(c.first_inference.median_ms)}; pool after ready ${fmt(c.pool_start.median_ms)})`);
   const lines = [
     '',
     `${'same model, one thread unless named'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,
@@ -65,8 +69,8 @@ export function report(r) {
     ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : threadNote(r.threads.threads)}, run`, o.wall)),
     ...Object.values(r.tfjs).map((t) => row(`TF.js wasm ${r.machine.tfjs}${threadNote(t.threads)}, predict`, t.wall,
       `(logits within ${t.max_logit_difference.toExponential(1)} of onnxruntime-web)`)),
-    row('cold start: wasm + model + first inference', r.cold.total,
-      `(fetch+compile ${fmt(r.cold.fetch_compile.median_ms)}, model ${fmt(r.cold.model_load.median_ms)}, first ${fmt(r.cold.first_inference.median_ms)}; pool after ready ${fmt(r.cold.pool_start.median_ms)})`),
+    coldRow('cold start, returning visitor', r.cold),
+    coldRow('cold start, private window', r.cold_private),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
     ...(r.e2e_real_page ? [row('12 MP JPEG, file selection to result (page)', r.e2e_real_page.total)] : []),
     '',

@@ -245,8 +245,12 @@ def mixup_pairs(n: int, alpha: float, rng: np.random.Generator, device) -> tuple
 def batch_loss(food: torch.Tensor, not_food: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
                distilled: torch.Tensor, args) -> torch.Tensor:
     """The not-food head's cross-entropy on every row plus the food objective on the food rows
-    (labels -1 are not-food photos)."""
+    (labels -1 are not-food photos). With ``--distill-only-right``, a view the teacher gets wrong
+    is taught by its label alone, so the teacher's own confusions (Seafood as Meat) are not
+    handed on."""
     is_food = labels >= 0
+    if args.distill_only_right and teacher is not None:
+        distilled = distilled & (teacher.argmax(1) == labels)
     loss = nn.functional.binary_cross_entropy_with_logits(not_food.squeeze(1), (~is_food).float())
     loss = loss * args.not_food_weight
     if is_food.any():
@@ -475,6 +479,8 @@ def parse_args(argv=None):
                         "(repeat for an ensemble: mean logits)")
     p.add_argument("--distill-weight", type=float, default=0.5, help="share of the teacher in the food loss")
     p.add_argument("--distill-temperature", type=float, default=2.0, help="softmax temperature of distillation")
+    p.add_argument("--distill-only-right", action="store_true",
+                   help="distil only the views the teacher answers right; the others learn from their labels alone")
     p.add_argument("--not-food-share", type=float, default=1 / 12, help="share of draws that are not-food photos")
     p.add_argument("--not-food-weight", type=float, default=1.0, help="weight of the not-food loss")
     p.add_argument("--train-per-class", type=int, help="cap photos per class in train (quick: 8)")
@@ -757,6 +763,7 @@ def main(argv=None) -> int:
             "not_food_loss": f"BCE x {args.not_food_weight}",
             "distillation": {"teachers": [{"file": t.name, "sha256": sha256(t)} for t in args.teacher],
                              "weight": args.distill_weight, "temperature": args.distill_temperature,
+                             "only_where_right": args.distill_only_right,
                              "on": roots[0].name} if args.teacher else None,
             "augmentation": f"RandomResizedCrop({args.train_size}, scale=({args.crop_scale_min}, 1)) + HorizontalFlip + "
                             f"TrivialAugmentWide + RandomGrayscale(p={args.grayscale}) + RandomErasing(p={args.erasing})",

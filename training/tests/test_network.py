@@ -264,12 +264,34 @@ def test_batch_loss_is_the_not_food_loss_plus_the_food_objective_on_food_rows():
     food, not_food = torch.randn(4, 11), torch.randn(4, 1)
     labels = torch.tensor([3, -1, 0, 7])
     teacher, distilled = torch.randn(4, 11), torch.tensor([True, False, False, True])
-    args = SimpleNamespace(not_food_weight=2.0, distill_weight=0.5, distill_temperature=2.0, label_smoothing=0.1)
+    args = SimpleNamespace(not_food_weight=2.0, distill_weight=0.5, distill_temperature=2.0, label_smoothing=0.1,
+                           distill_only_right=False)
     expected = 2.0 * torch.nn.functional.binary_cross_entropy_with_logits(
         not_food.squeeze(1), torch.tensor([0.0, 1.0, 0.0, 0.0]))
     rows = labels >= 0
     expected = expected + food_objective(food[rows], labels[rows], teacher[rows], distilled[rows], 0.5, 2.0, 0.1)
     assert torch.allclose(batch_loss(food, not_food, labels, teacher, distilled, args), expected)
+
+
+def test_distilling_only_where_the_teacher_is_right_leaves_its_wrong_views_to_their_labels():
+    from types import SimpleNamespace
+
+    from training.train import batch_loss
+
+    torch.manual_seed(0)
+    food, not_food = torch.randn(4, 11), torch.randn(4, 1)
+    labels = torch.tensor([3, 5, 0, 8])
+    teacher = torch.randn(4, 11)
+    teacher[0, 3] = teacher[2, 0] = 10.0  # right on rows 0 and 2; rows 1 and 3 go elsewhere
+    teacher[1, 8] = teacher[3, 5] = 10.0
+    distilled = torch.tensor([True, True, False, True])
+    args = SimpleNamespace(not_food_weight=1.0, distill_weight=0.5, distill_temperature=2.0, label_smoothing=0.1,
+                           distill_only_right=True)
+    plain = SimpleNamespace(**{**vars(args), "distill_only_right": False})
+    right = torch.tensor([True, False, False, False])  # distilled and right
+    expected = batch_loss(food, not_food, labels, teacher, right, plain)
+    assert torch.allclose(batch_loss(food, not_food, labels, teacher, distilled, args), expected)
+    assert not torch.allclose(batch_loss(food, not_food, labels, teacher, distilled, plain), expected)
 
 
 def test_mixup_pairs_lead_with_the_own_photo_and_permute_the_batch():
