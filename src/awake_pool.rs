@@ -17,7 +17,8 @@ pub fn run_with_pool_awake<R: Send>(op: impl FnOnce() -> R + Send) -> R {
     let done = AtomicBool::new(false);
     rayon::scope(|scope| {
         let owner = rayon::current_thread_index();
-        scope.spawn_broadcast(|_, thread| {
+        let done = &done;
+        scope.spawn_broadcast(move |_, thread| {
             // The thread running `op` runs its own copy while it waits for work it split off;
             // polling there would wait for itself.
             if Some(thread.index()) == owner {
