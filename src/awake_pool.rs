@@ -5,10 +5,6 @@
 //! so a thread falls asleep within microseconds of a layer ending, and each of the network's split
 //! layers then waits for it to wake. Polling through the whole inference, as the thread pools of
 //! onnxruntime-web and XNNPACK do, keeps each split layer's second half starting at once.
-//!
-//! Each thread's polling job is queued for that thread alone (a broadcast). A job any thread may
-//! take could be taken back by the inference's own thread before a sleeping thread woke to steal
-//! it, which happened after every idle pause: the inference then ran without polling at all.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -17,19 +13,21 @@ pub fn run_with_pool_awake<R: Send>(op: impl FnOnce() -> R + Send) -> R {
     let done = AtomicBool::new(false);
     rayon::scope(|scope| {
         let owner = rayon::current_thread_index();
-        let done = &done;
-        scope.spawn_broadcast(move |_, thread| {
-            // The thread running `op` runs its own copy while it waits for work it split off;
-            // polling there would wait for itself.
-            if Some(thread.index()) == owner {
-                return;
-            }
-            while !done.load(Ordering::Acquire) {
-                if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                    std::hint::spin_loop();
+        for _ in 1..rayon::current_num_threads() {
+            let done = &done;
+            scope.spawn(move |_| {
+                // The thread running `op` can take this job back while it waits for work it split
+                // off; polling there would wait for itself.
+                if rayon::current_thread_index() == owner {
+                    return;
                 }
-            }
-        });
+                while !done.load(Ordering::Acquire) {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::hint::spin_loop();
+                    }
+                }
+            });
+        }
         let result = op();
         done.store(true, Ordering::Release);
         result
@@ -62,8 +60,8 @@ mod tests {
         }
     }
 
-    /// The thread running the inference runs its own polling job (here by yielding, as it does
-    /// while it waits for split work) while the other thread is busy: it must return at once.
+    /// The thread running the inference takes its own polling job back (here by yielding, as it
+    /// does while it waits for split work) while the other thread is busy: it must return at once.
     #[test]
     fn the_inference_thread_never_polls_for_itself() {
         use std::sync::atomic::{AtomicBool, Ordering};
