@@ -77,7 +77,6 @@ const profileDir = mkdtempSync(join(tmpdir(), 'food-classifier-bench-'));
 const returning = await chromium.launchPersistentContext(profileDir, launchOptions);
 try {
   const urls = {
-    server: server.url,
     pkg: `${server.url}/pkg`,
     modelUrl: `${server.url}/dist/models/food11-mobilenetv2.onnx`,
     metaUrl: `${server.url}/dist/models/model.json`,
@@ -194,7 +193,7 @@ async function coldStarts(context, urls, loads) {
   const page = reportErrors(await context.newPage());
   const runs = [];
   for (let i = 0; i <= loads; i++) {
-    await page.goto(`${urls.server}/bench/page.html`);
+    await page.goto(`${server.url}/bench/page.html`);
     const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
     if (i > 0) runs.push(r);
     await page.waitForTimeout(3000);

@@ -201,9 +201,9 @@ async function runTfjs(name) {
 
 /**
  * `runs` rounds after `warmup`; each round runs every engine once, starting at a different one
- * each round, to cancel drift. Before each run the page waits `settleMs`: a runtime's pool
- * threads keep spinning for a while after its own run, and on a machine with few cores they would
- * take the next engine's cores, which no page running a single engine has to share. Returns each
+ * each round, to cancel drift. Before each run the page waits `settleMs`, as between a person's
+ * photos: a runtime's pool threads may go on spinning for a while after its own run, and on a
+ * machine with few cores that would take the next engine's cores. Returns each
  * engine's runs by name (our builds, then onnxruntime-web's: `ort` and `ort_N_threads`, then
  * TF.js's: `tfjs` and `tfjs_N_threads`).
  */
