@@ -143,16 +143,19 @@ def concat_views(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, t
     return torch.cat([views for views, _ in batch]), torch.tensor([i for _, i in batch])
 
 
-def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float, not_food_share: float) -> np.ndarray:
+def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float, not_food_share: float,
+                     class_extra_share: dict[int, float] | None = None) -> np.ndarray:
     """Per-photo probabilities: every food class the same total, split between the first data root
-    and the extra ones (``extra_share`` of a class to the extra photos when both have it), and
-    ``not_food_share`` of all draws to not-food photos."""
+    and the extra ones (``extra_share`` of a class to the extra photos when both have it, or the
+    class's own share from ``class_extra_share``), and ``not_food_share`` of all draws to not-food
+    photos."""
     w = np.zeros(len(labels))
     food = labels >= 0
     for y in range(len(LABELS)):
         in_class = labels == y
         main, extra = in_class & (sources == 0), in_class & (sources > 0)
-        shares = (1.0 - extra_share, extra_share) if main.any() and extra.any() else (1.0, 1.0)
+        share = (class_extra_share or {}).get(y, extra_share)
+        shares = (1.0 - share, share) if main.any() and extra.any() else (1.0, 1.0)
         for mask, share in ((main, shares[0]), (extra, shares[1])):
             if mask.any():
                 w[mask] = share / mask.sum()
@@ -424,6 +427,17 @@ def model_json(metrics: dict, not_food: dict | None, training: dict, data: dict,
 # ---------------------------------------------------------------- main
 
 
+def class_share(text: str) -> tuple[int, float]:
+    """``LABEL=SHARE`` (the label as in model.json, e.g. ``Seafood`` or ``Vegetable/Fruit``) -> (class index, share)."""
+    label, sep, value = text.rpartition("=")
+    if not sep or label not in LABELS:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=SHARE with LABEL one of {', '.join(LABELS)}")
+    share = float(value)
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the share must be between 0 and 1")
+    return LABELS.index(label), share
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m training.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -474,6 +488,9 @@ def parse_args(argv=None):
     p.add_argument("--grayscale", type=float, default=0.05, help="RandomGrayscale probability")
     p.add_argument("--extra-share", type=float, default=0.4,
                    help="share of a class's draws given to photos from the extra data roots when both have it")
+    p.add_argument("--class-extra-share", type=class_share, action="append", default=[], metavar="LABEL=SHARE",
+                   help="--extra-share for one class (repeatable), e.g. Seafood=0.1: the extra set's fish all lie "
+                        "on one counter, so its share of Seafood can be set apart from Vegetable/Fruit's")
     p.add_argument("--teacher", type=Path, action="append", default=[],
                    help="ONNX food model whose answers on the first data root's photos are distilled into the run "
                         "(repeat for an ensemble: mean logits)")
@@ -675,7 +692,8 @@ def main(argv=None) -> int:
     paths = [p for t in trains for p, _ in t.samples] + not_food_train
     labels = np.array([y for t in trains for _, y in t.samples] + [NOT_FOOD] * len(not_food_train))
     sources = np.array([i for i, t in enumerate(trains) for _ in t.samples] + [-1] * len(not_food_train))
-    weights = sampling_weights(labels, sources, args.extra_share, args.not_food_share if not_food_train else 0.0)
+    weights = sampling_weights(labels, sources, args.extra_share, args.not_food_share if not_food_train else 0.0,
+                               dict(args.class_extra_share))
 
     val_split = Split("validation", "mixed", [s for v in vals for s in v.samples])
 
@@ -758,7 +776,8 @@ def main(argv=None) -> int:
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,
             "batch_size": args.batch_size, "label_smoothing": args.label_smoothing, "dropout": args.dropout,
             "ema_decay": args.ema or None, "mixup_alpha": args.mixup or None,
-            "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class; "
+            "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class"
+                        + "".join(f", {LABELS[y]} {v}" for y, v in args.class_extra_share) + "; "
                         f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",
             "distillation": {"teachers": [{"file": t.name, "sha256": sha256(t)} for t in args.teacher],

@@ -1,5 +1,7 @@
 """The shipped network: batch-norm folding is exact, and an exported model warm-starts exactly."""
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -7,7 +9,9 @@ torch = pytest.importorskip("torch")
 from torchvision import models  # noqa: E402
 
 from training.network import FoodNet, average_weights, fold_batch_norm, from_onnx  # noqa: E402
+from training.data import LABELS  # noqa: E402
 from training.train import (  # noqa: E402
+    class_share,
     export_onnx,
     food_metrics,
     food_objective,
@@ -103,6 +107,22 @@ def test_sampling_balances_classes_sources_and_negatives():
     assert w[labels == 0].sum() == pytest.approx(w[labels == 1].sum())
     class0 = w[labels == 0].sum()
     assert w[(labels == 0) & (sources == 1)].sum() == pytest.approx(0.4 * class0)
+
+
+def test_one_class_can_have_its_own_extra_share():
+    labels = np.array([0] * 10 + [0] * 30 + [1] * 10 + [1] * 30)
+    sources = np.array([0] * 10 + [1] * 30 + [0] * 10 + [1] * 30)
+    w = sampling_weights(labels, sources, extra_share=0.4, not_food_share=0.0, class_extra_share={1: 0.1})
+    assert w[(labels == 0) & (sources == 1)].sum() == pytest.approx(0.4 * 0.5)
+    assert w[(labels == 1) & (sources == 1)].sum() == pytest.approx(0.1 * 0.5)
+
+
+def test_a_class_share_names_a_known_label_and_a_share_in_range():
+    assert class_share("Seafood=0.1") == (LABELS.index("Seafood"), 0.1)
+    assert class_share("Vegetable/Fruit=0.3") == (LABELS.index("Vegetable/Fruit"), 0.3)
+    for bad in ("Fish=0.1", "Seafood", "Seafood=1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            class_share(bad)
 
 
 def test_threshold_flags_at_most_the_asked_share_and_never_below_half():
