@@ -132,10 +132,13 @@ def test_threshold_flags_at_most_the_asked_share_and_never_below_half():
     assert pick_threshold(np.zeros(100), 0.02) == 0.5
 
 
-def test_the_evaluation_resize_is_the_best_on_validation_and_a_tie_goes_to_the_smallest():
+def test_the_evaluation_resize_is_the_best_on_validation_and_a_tie_goes_to_the_lower_loss():
     assert pick_eval_resize({224: 0.97, 240: 0.98, 256: 0.96}) == 240
     assert pick_eval_resize({256: 0.98, 224: 0.97, 240: 0.98}) == 240
     assert pick_eval_resize({224: 0.5}) == 224
+    ties = {224: 0.98, 240: 0.98, 256: 0.98}
+    assert pick_eval_resize(ties, {224: 0.20, 240: 0.17, 256: 0.16}) == 256
+    assert pick_eval_resize(ties, {224: 0.20, 240: 0.15, 256: 0.16}) == 240
 
 
 def test_evaluation_resizes_are_parsed_and_none_may_be_smaller_than_the_crop():
