@@ -154,8 +154,8 @@ def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float
     for y in range(len(LABELS)):
         in_class = labels == y
         main, extra = in_class & (sources == 0), in_class & (sources > 0)
-        share = (class_extra_share or {}).get(y, extra_share)
-        shares = (1.0 - share, share) if main.any() and extra.any() else (1.0, 1.0)
+        to_extra = (class_extra_share or {}).get(y, extra_share)
+        shares = (1.0 - to_extra, to_extra) if main.any() and extra.any() else (1.0, 1.0)
         for mask, share in ((main, shares[0]), (extra, shares[1])):
             if mask.any():
                 w[mask] = share / mask.sum()
