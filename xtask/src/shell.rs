@@ -20,12 +20,12 @@ pub fn root() -> PathBuf {
 
 /// The workspace above `manifest_dir` (what `cargo run` sets for xtask) or else above `here`.
 fn find_root(manifest_dir: Option<&Path>, here: &Path) -> Option<PathBuf> {
-    let is_root = |dir: &Path| dir.join("xtask/Cargo.toml").is_file();
     manifest_dir
         .and_then(Path::parent)
-        .filter(|dir| is_root(dir))
+        .into_iter()
+        .chain(here.ancestors())
+        .find(|dir| dir.join("xtask/Cargo.toml").is_file())
         .map(Path::to_path_buf)
-        .or_else(|| here.ancestors().find(|dir| is_root(dir)).map(Path::to_path_buf))
 }
 
 /// A command that runs in the workspace root.
