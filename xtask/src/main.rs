@@ -8,6 +8,7 @@
 //! - `setup`: only install the tools (wasm target, wasm-bindgen-cli, Chromium, npm packages)
 
 mod audit;
+mod background;
 mod bench;
 mod container;
 mod precompress;

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: what CI runs. Lints, native tests, wasm and page tests in headless Chromium
 //! and Firefox.
 
+use crate::background::Background;
 use crate::setup;
 use crate::shell::{cmd, root, run};
 use crate::stages::Stages;
@@ -15,9 +16,15 @@ pub fn all() -> Result<(), String> {
 
 /// The stages in order, stopping at the first failure. Native tests run in the release profile
 /// and wasm tests in the site's `wasm-release` profile, so each target's dependencies (tract above
-/// all) are compiled once and shared by the tests and the shipped builds.
+/// all) are compiled once and shared by the tests and the shipped builds. Three long jobs that
+/// need nothing from the stages before them start right after setup, in the background, and are
+/// collected where they are needed: the relaxed and threaded wasm builds (fat-LTO links that keep
+/// one core busy for minutes) by the site build, and the training venv's install (a download of
+/// gigabytes) by the training stage.
 fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("setup", setup::all)?;
+    let training_venv = Background::start("training-venv", cmd("bash", &["training/ci.sh", "venv"]))?;
+    let wasm_builds = crate::web::BackgroundBuilds::start()?;
     stages.run("fmt", || run(&mut cmd("cargo", &["fmt", "--all", "--check"])))?;
     stages.run("clippy native", || {
         run(&mut cmd(
@@ -50,16 +57,17 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("wasm tests chromium", || wasm_in_browser(Browser::Chromium))?;
     stages.run("wasm tests firefox", || wasm_in_browser(Browser::Firefox))?;
     stages.run("accuracy gate", accuracy_gate)?;
-    if root().join("package.json").exists() {
-        stages.run("site build", crate::web::build)?;
-        stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
-        stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
-    }
+    stages.run("site build", || crate::web::build_with(wasm_builds))?;
+    stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
+    stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
     stages.run("manifests", kubernetes_manifests)?;
     // The server image built from nothing pulled, run as the manifests run it, and load-tested.
     stages.run("container", crate::container::run_all)?;
     // The training pipeline's unit tests and its CPU --quick run (train, export, eval in tract).
-    stages.run("training", || run(&mut cmd("bash", &["training/ci.sh"])))?;
+    stages.run("training", || {
+        training_venv.finish()?;
+        run(&mut cmd("bash", &["training/ci.sh"]))
+    })?;
     Ok(())
 }
 

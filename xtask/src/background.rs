@@ -1,0 +1,108 @@
+//! Long jobs started early and collected later, so their compile or download overlaps with other
+//! work: on a 2-core machine a fat-LTO link or a package download leaves a core idle for minutes.
+
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::{Child, Command};
+
+use crate::shell::{cmd, describe, root};
+
+/// A command running in the background at a lower priority than the work in front of it, its
+/// output kept in `target/logs/NAME.log` and printed when it is collected. Dropped without being
+/// collected (an earlier stage failed), it is stopped.
+pub struct Background {
+    name: &'static str,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Background {
+    /// Starts `command` under `nice`, with its environment and working folder.
+    pub fn start(name: &'static str, command: Command) -> Result<Self, String> {
+        let log = root().join("target/logs").join(format!("{name}.log"));
+        let folder = log.parent().expect("the log has a folder");
+        fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+        let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut niced = cmd("nice", &["-n", "10"]);
+        niced.arg(command.get_program()).args(command.get_args());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => niced.env(key, value),
+                None => niced.env_remove(key),
+            };
+        }
+        if let Some(dir) = command.get_current_dir() {
+            niced.current_dir(dir);
+        }
+        eprintln!(
+            "$ {} &  (in the background: {})",
+            describe(&command),
+            log.display()
+        );
+        let child = niced
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {name}: {e}"))?;
+        Ok(Self {
+            name,
+            log,
+            child: Some(child),
+        })
+    }
+
+    /// Waits for the job to end, prints its output, and fails unless it exited 0.
+    pub fn finish(mut self) -> Result<(), String> {
+        let mut child = self.child.take().expect("collected once");
+        let status = child
+            .wait()
+            .map_err(|e| format!("cannot wait for {}: {e}", self.name))?;
+        eprintln!("--- {} (ran in the background) ---", self.name);
+        eprint!("{}", fs::read_to_string(&self.log).unwrap_or_default());
+        eprintln!("--- end of {} ---", self.name);
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("{} failed ({status})", self.name))
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_reports_its_exit_and_keeps_its_output() {
+        let ok = Background::start("background-test-ok", cmd("sh", &["-c", "echo made it"])).unwrap();
+        let log = ok.log.clone();
+        assert_eq!(ok.finish(), Ok(()));
+        assert_eq!(fs::read_to_string(&log).unwrap(), "made it\n");
+        let failing = Background::start("background-test-fail", cmd("sh", &["-c", "exit 3"])).unwrap();
+        let error = failing.finish().unwrap_err();
+        assert!(error.starts_with("background-test-fail failed"), "{error}");
+        fs::remove_file(log).unwrap();
+        fs::remove_file(root().join("target/logs/background-test-fail.log")).unwrap();
+    }
+
+    #[test]
+    fn a_job_dropped_uncollected_is_stopped() {
+        let job = Background::start("background-test-drop", cmd("sleep", &["600"])).unwrap();
+        let pid = job.child.as_ref().unwrap().id();
+        drop(job);
+        assert!(
+            !PathBuf::from(format!("/proc/{pid}")).exists(),
+            "sleep {pid} still runs"
+        );
+    }
+}
