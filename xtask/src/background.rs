@@ -104,5 +104,6 @@ mod tests {
             !PathBuf::from(format!("/proc/{pid}")).exists(),
             "sleep {pid} still runs"
         );
+        fs::remove_file(root().join("target/logs/background-test-drop.log")).unwrap();
     }
 }

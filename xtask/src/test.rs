@@ -16,15 +16,12 @@ pub fn all() -> Result<(), String> {
 
 /// The stages in order, stopping at the first failure. Native tests run in the release profile
 /// and wasm tests in the site's `wasm-release` profile, so each target's dependencies (tract above
-/// all) are compiled once and shared by the tests and the shipped builds. Three long jobs that
-/// need nothing from the stages before them start right after setup, in the background, and are
-/// collected where they are needed: the relaxed and threaded wasm builds (fat-LTO links that keep
-/// one core busy for minutes) by the site build, and the training venv's install (a download of
-/// gigabytes) by the training stage.
+/// all) are compiled once and shared by the tests and the shipped builds. The training venv's
+/// install (gigabytes to download, little to compute) starts right after setup, in the
+/// background, and the training stage collects it.
 fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("setup", setup::all)?;
     let training_venv = Background::start("training-venv", cmd("bash", &["training/ci.sh", "venv"]))?;
-    let wasm_builds = crate::web::BackgroundBuilds::start()?;
     stages.run("fmt", || run(&mut cmd("cargo", &["fmt", "--all", "--check"])))?;
     stages.run("clippy native", || {
         run(&mut cmd(
@@ -57,7 +54,7 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("wasm tests chromium", || wasm_in_browser(Browser::Chromium))?;
     stages.run("wasm tests firefox", || wasm_in_browser(Browser::Firefox))?;
     stages.run("accuracy gate", accuracy_gate)?;
-    stages.run("site build", || crate::web::build_with(wasm_builds))?;
+    stages.run("site build", crate::web::build)?;
     stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
     stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
     stages.run("manifests", kubernetes_manifests)?;

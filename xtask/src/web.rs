@@ -27,8 +27,8 @@ const PLAIN: EngineBuild = EngineBuild {
 };
 
 /// Relaxed SIMD (fused multiply-add in tract's kernels), for browsers that have it. It shares the
-/// plain build's JS glue. Its own target folder lets it compile in the background while other
-/// cargo commands hold `target/`.
+/// plain build's JS glue. Its own target folder lets it compile while the plain build holds
+/// `target/`.
 const RELAXED: EngineBuild = EngineBuild {
     profile: "wasm-release-relaxed",
     features: Some("+simd128,+relaxed-simd"),
@@ -50,33 +50,14 @@ const THREADED_LINK_ARGS: &str = "-C link-arg=--shared-memory -C link-arg=--impo
      -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
      -C link-arg=--export=__tls_base";
 
-/// The two engine builds that compile in target folders of their own, started before the site
-/// is put together. Each is a fat-LTO link that keeps one core busy for minutes while the other
-/// idles: started early (`cargo xtask test` starts them right after setup), they overlap with
-/// the lints, the native build and the browser tests.
-pub struct BackgroundBuilds {
-    relaxed: Background,
-    threaded: Background,
-}
-
-impl BackgroundBuilds {
-    pub fn start() -> Result<Self, String> {
-        Ok(Self {
-            relaxed: Background::start("relaxed-wasm-build", cargo_build(cmd("cargo", &[]), &RELAXED))?,
-            threaded: Background::start("threaded-wasm-build", threaded_build())?,
-        })
-    }
-}
-
 /// Builds the site into `dist/`: the engine builds (fat LTO) through wasm-bindgen, plus `www/` and
 /// `models/`. The page runs the first of the builds its browser supports
-/// (`www/js/engine-build.js`).
+/// (`www/js/engine-build.js`). The relaxed and threaded builds compile side by side in the
+/// background while the plain one builds: each ends in a fat-LTO link that keeps one core busy
+/// for minutes while the other would idle.
 pub fn build() -> Result<(), String> {
-    build_with(BackgroundBuilds::start()?)
-}
-
-/// [`build`], with the relaxed and threaded builds already started.
-pub fn build_with(background: BackgroundBuilds) -> Result<(), String> {
+    let relaxed = Background::start("relaxed-wasm-build", cargo_build(cmd("cargo", &[]), &RELAXED))?;
+    let threaded = Background::start("threaded-wasm-build", threaded_build())?;
     let dist = root().join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cannot clear dist/: {e}"))?;
@@ -85,12 +66,12 @@ pub fn build_with(background: BackgroundBuilds) -> Result<(), String> {
     fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
     run(&mut cargo_build(cmd("cargo", &[]), &PLAIN))?;
     let plain_glue = bind_into(&PLAIN, &pkg)?;
-    background.relaxed.finish()?;
+    relaxed.finish()?;
     if bind_into(&RELAXED, &pkg)? != plain_glue {
         return Err("the engine builds' JS bindings differ: one glue cannot load them all".into());
     }
     fs::write(pkg.join("food_classifier.js"), &plain_glue).map_err(|e| e.to_string())?;
-    background.threaded.finish()?;
+    threaded.finish()?;
     let threaded = bind(&THREADED)?;
     copy_dir(&threaded, &pkg.join("threads"))?;
     copy_dir(&root().join("www"), &dist)?;
