@@ -4,75 +4,63 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use crate::background::Background;
 use crate::setup;
 use crate::shell::{cmd, root, run};
 
-/// One build of the engine for the browser: its cargo profile, the target features when they are
-/// not `.cargo/config.toml`'s (`+simd128`), its target folder and the wasm's name in `dist/pkg/`.
-struct EngineBuild {
-    profile: &'static str,
-    features: Option<&'static str>,
-    target_dir: &'static str,
-    wasm_name: &'static str,
-}
-
-/// The plain SIMD build, in `target/` beside the wasm tests, which build with its profile and
-/// target features too, so they share its compiled tract.
-const PLAIN: EngineBuild = EngineBuild {
-    profile: "wasm-release",
-    features: None,
-    target_dir: "target",
-    wasm_name: "food_classifier_bg.wasm",
-};
-
-/// Relaxed SIMD (fused multiply-add in tract's kernels), for browsers that have it. It shares the
-/// plain build's JS glue. Its own target folder lets it compile while the plain build holds
-/// `target/`.
-const RELAXED: EngineBuild = EngineBuild {
-    profile: "wasm-release-relaxed",
-    features: Some("+simd128,+relaxed-simd"),
-    target_dir: "target/relaxed",
-    wasm_name: "food_classifier_relaxed_bg.wasm",
-};
+/// The single-thread engine builds: the profile, the target features when they are not
+/// `.cargo/config.toml`'s (`+simd128`, which the wasm tests build with too, so they share its
+/// compiled tract) and the wasm's name in `dist/pkg/`. Both share one JS glue.
+const ENGINE_BUILDS: [(&str, Option<&str>, &str); 2] = [
+    (
+        "wasm-release-relaxed",
+        Some("+simd128,+relaxed-simd"),
+        "food_classifier_relaxed_bg.wasm",
+    ),
+    ("wasm-release", None, "food_classifier_bg.wasm"),
+];
 
 /// The threaded build: relaxed SIMD with atomics and a memory the pool's workers share, in
-/// `dist/pkg/threads/` with its own glue (the pool's worker script is one of its snippets). Its
-/// own target folder, as [`RELAXED`]'s.
-const THREADED: EngineBuild = EngineBuild {
-    profile: "wasm-release-threads",
-    features: Some("+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals"),
-    target_dir: "target/threads",
-    wasm_name: "food_classifier_bg.wasm",
-};
-const THREADED_LINK_ARGS: &str = "-C link-arg=--shared-memory -C link-arg=--import-memory \
-     -C link-arg=--max-memory=1073741824 -C link-arg=--export=__wasm_init_tls \
-     -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
-     -C link-arg=--export=__tls_base";
+/// `dist/pkg/threads/` with its own glue (the pool's worker script is one of its snippets).
+const THREADED_PROFILE: &str = "wasm-release-threads";
+const THREADED_RUSTFLAGS: &str =
+    "-C target-feature=+simd128,+relaxed-simd,+atomics,+bulk-memory,+mutable-globals \
+     -C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--max-memory=1073741824 \
+     -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size \
+     -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base";
 
-/// Builds the site into `dist/`: the engine builds (fat LTO) through wasm-bindgen, plus `www/` and
-/// `models/`. The page runs the first of the builds its browser supports
-/// (`www/js/engine-build.js`). The relaxed and threaded builds compile side by side in the
-/// background while the plain one builds: each ends in a fat-LTO link that keeps one core busy
-/// for minutes while the other would idle.
+/// The page runs the first of the builds its browser supports (`www/js/engine-build.js`).
+/// Release builds (fat LTO) run through wasm-bindgen, plus `www/` and `models/`.
 pub fn build() -> Result<(), String> {
-    let relaxed = Background::start("relaxed-wasm-build", cargo_build(cmd("cargo", &[]), &RELAXED))?;
-    let threaded = Background::start("threaded-wasm-build", threaded_build())?;
     let dist = root().join("dist");
     if dist.exists() {
         fs::remove_dir_all(&dist).map_err(|e| format!("cannot clear dist/: {e}"))?;
     }
     let pkg = dist.join("pkg");
     fs::create_dir_all(&pkg).map_err(|e| e.to_string())?;
-    run(&mut cargo_build(cmd("cargo", &[]), &PLAIN))?;
-    let plain_glue = bind_into(&PLAIN, &pkg)?;
-    relaxed.finish()?;
-    if bind_into(&RELAXED, &pkg)? != plain_glue {
+    let mut glues = Vec::new();
+    for (profile, features, wasm_name) in ENGINE_BUILDS {
+        let bindings = root().join("target/wasm-bindgen").join(profile);
+        let mut build = cargo_build(cmd("cargo", &[]), profile);
+        if let Some(features) = features {
+            build.env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+                format!("-C target-feature={features}"),
+            );
+        }
+        run(&mut build)?;
+        bind(profile, &bindings)?;
+        glues
+            .push(fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{profile} glue: {e}"))?);
+        fs::copy(bindings.join("food_classifier_bg.wasm"), pkg.join(wasm_name))
+            .map_err(|e| format!("{wasm_name}: {e}"))?;
+    }
+    if glues.windows(2).any(|pair| pair[0] != pair[1]) {
         return Err("the engine builds' JS bindings differ: one glue cannot load them all".into());
     }
-    fs::write(pkg.join("food_classifier.js"), &plain_glue).map_err(|e| e.to_string())?;
-    threaded.finish()?;
-    let threaded = bind(&THREADED)?;
+    fs::write(pkg.join("food_classifier.js"), &glues[0]).map_err(|e| e.to_string())?;
+    let threaded = root().join("target/wasm-bindgen").join(THREADED_PROFILE);
+    run(&mut threaded_build())?;
+    bind(THREADED_PROFILE, &threaded)?;
     copy_dir(&threaded, &pkg.join("threads"))?;
     copy_dir(&root().join("www"), &dist)?;
     let models = dist.join("models");
@@ -92,25 +80,17 @@ pub fn build() -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo build` of the library for the browser as `build` says, by the given cargo (cargo adds
+/// `cargo build` of the library for the browser in `profile`, by the given cargo (cargo adds
 /// the environment's rustflags to `.cargo/config.toml`'s).
-fn cargo_build(mut cargo: std::process::Command, build: &EngineBuild) -> std::process::Command {
+fn cargo_build(mut cargo: std::process::Command, profile: &str) -> std::process::Command {
     cargo.args([
         "build",
         "--lib",
         "--target",
         "wasm32-unknown-unknown",
         "--profile",
-        build.profile,
-        "--target-dir",
-        build.target_dir,
+        profile,
     ]);
-    if let Some(features) = build.features {
-        cargo.env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            format!("-C target-feature={features}"),
-        );
-    }
     cargo
 }
 
@@ -118,34 +98,23 @@ fn cargo_build(mut cargo: std::process::Command, build: &EngineBuild) -> std::pr
 /// every object file built with them, so std is rebuilt from source (`-Z build-std`) by Debian's
 /// `rustc-web` toolchain, which `cargo xtask setup` installs and `RUSTC_BOOTSTRAP` unlocks.
 fn threaded_build() -> std::process::Command {
-    let mut build = cargo_build(cmd(setup::THREADED_CARGO, &[]), &THREADED);
-    let features = THREADED.features.expect("the threaded build names its features");
+    let mut build = cargo_build(cmd(setup::THREADED_CARGO, &[]), THREADED_PROFILE);
     build
         .args(["--features", "threads", "-Z", "build-std=std,panic_abort"])
         .env("RUSTC", setup::THREADED_RUSTC)
         .env("RUSTC_BOOTSTRAP", "1")
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            format!("-C target-feature={features} {THREADED_LINK_ARGS}"),
+            THREADED_RUSTFLAGS,
         );
     build
 }
 
-/// Binds a single-thread build and copies its wasm into `pkg` under its name; returns its glue.
-fn bind_into(build: &EngineBuild, pkg: &Path) -> Result<Vec<u8>, String> {
-    let bindings = bind(build)?;
-    let wasm = build.wasm_name;
-    fs::copy(bindings.join("food_classifier_bg.wasm"), pkg.join(wasm)).map_err(|e| format!("{wasm}: {e}"))?;
-    fs::read(bindings.join("food_classifier.js")).map_err(|e| format!("{} glue: {e}", build.profile))
-}
-
-/// wasm-bindgen over the library `build` made, into `target/wasm-bindgen/PROFILE/`, returned.
-fn bind(build: &EngineBuild) -> Result<std::path::PathBuf, String> {
+/// wasm-bindgen over the library `profile` built, into `bindings`.
+fn bind(profile: &str, bindings: &Path) -> Result<(), String> {
     let wasm = root().join(format!(
-        "{}/wasm32-unknown-unknown/{}/food_classifier.wasm",
-        build.target_dir, build.profile
+        "target/wasm32-unknown-unknown/{profile}/food_classifier.wasm"
     ));
-    let bindings = root().join("target/wasm-bindgen").join(build.profile);
     run(&mut cmd(
         "wasm-bindgen",
         &[
@@ -156,8 +125,7 @@ fn bind(build: &EngineBuild) -> Result<std::path::PathBuf, String> {
             "--out-dir",
             &bindings.to_string_lossy(),
         ],
-    ))?;
-    Ok(bindings)
+    ))
 }
 
 /// Everything a browser run against `serve` needs: the web tools, Chromium, the npm packages, the
