@@ -7,11 +7,10 @@ use std::fs::{self, File};
 use std::path::PathBuf;
 use std::process::{Child, Command};
 
-use crate::shell::{cmd, describe, root};
+use crate::shell::{describe, root};
 
-/// A command running in the background at a lower priority than the work in front of it, its
-/// output kept in `target/logs/NAME.log` and printed when it is collected. Dropped without being
-/// collected (an earlier stage failed), it is stopped.
+/// A command running in the background, its output kept in `target/logs/NAME.log` and printed
+/// when it is collected. Dropped without being collected (an earlier stage failed), it is stopped.
 pub struct Background {
     name: &'static str,
     log: PathBuf,
@@ -19,30 +18,19 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts `command` under `nice`, with its environment and working folder.
-    pub fn start(name: &'static str, command: Command) -> Result<Self, String> {
+    /// Starts `command` (run it under `nice` to keep the work in front of it first).
+    pub fn start(name: &'static str, mut command: Command) -> Result<Self, String> {
         let log = root().join("target/logs").join(format!("{name}.log"));
         let folder = log.parent().expect("the log has a folder");
         fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
         let out = File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
         let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut niced = cmd("nice", &["-n", "10"]);
-        niced.arg(command.get_program()).args(command.get_args());
-        for (key, value) in command.get_envs() {
-            match value {
-                Some(value) => niced.env(key, value),
-                None => niced.env_remove(key),
-            };
-        }
-        if let Some(dir) = command.get_current_dir() {
-            niced.current_dir(dir);
-        }
         eprintln!(
             "$ {} &  (in the background: {})",
             describe(&command),
             log.display()
         );
-        let child = niced
+        let child = command
             .stdout(out)
             .stderr(err)
             .spawn()
@@ -83,6 +71,7 @@ impl Drop for Background {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::cmd;
 
     #[test]
     fn a_job_reports_its_exit_and_keeps_its_output() {

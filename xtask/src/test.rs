@@ -21,7 +21,10 @@ pub fn all() -> Result<(), String> {
 /// background, and the training stage collects it.
 fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("setup", setup::all)?;
-    let training_venv = Background::start("training-venv", cmd("bash", &["training/ci.sh", "venv"]))?;
+    let training_venv = Background::start(
+        "training-venv",
+        cmd("nice", &["-n", "10", "bash", "training/ci.sh", "venv"]),
+    )?;
     stages.run("fmt", || run(&mut cmd("cargo", &["fmt", "--all", "--check"])))?;
     stages.run("clippy native", || {
         run(&mut cmd(
