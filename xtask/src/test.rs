@@ -57,9 +57,11 @@ fn run_stages(stages: &mut Stages) -> Result<(), String> {
     stages.run("wasm tests chromium", || wasm_in_browser(Browser::Chromium))?;
     stages.run("wasm tests firefox", || wasm_in_browser(Browser::Firefox))?;
     stages.run("accuracy gate", accuracy_gate)?;
-    stages.run("site build", crate::web::build)?;
-    stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
-    stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
+    if root().join("package.json").exists() {
+        stages.run("site build", crate::web::build)?;
+        stages.run("page tests chromium", || page_tests(Browser::Chromium))?;
+        stages.run("page tests firefox", || page_tests(Browser::Firefox))?;
+    }
     stages.run("manifests", kubernetes_manifests)?;
     // The server image built from nothing pulled, run as the manifests run it, and load-tested.
     stages.run("container", crate::container::run_all)?;
