@@ -144,8 +144,10 @@ def concat_views(batch: list[tuple[torch.Tensor, int]]) -> tuple[torch.Tensor, t
 
 
 def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float, not_food_share: float,
-                     class_extra_share: dict[int, float] | None = None) -> np.ndarray:
-    """Per-photo probabilities: every food class the same total, split between the first data root
+                     class_extra_share: dict[int, float] | None = None,
+                     class_draws: dict[int, float] | None = None) -> np.ndarray:
+    """Per-photo probabilities: every food class the same total (times its factor in ``class_draws``,
+    to lean the classifier towards a class it under-calls), split between the first data root
     and the extra ones (``extra_share`` of a class to the extra photos when both have it, or the
     class's own share from ``class_extra_share``), and ``not_food_share`` of all draws to not-food
     photos."""
@@ -156,9 +158,10 @@ def sampling_weights(labels: np.ndarray, sources: np.ndarray, extra_share: float
         main, extra = in_class & (sources == 0), in_class & (sources > 0)
         to_extra = (class_extra_share or {}).get(y, extra_share)
         shares = (1.0 - to_extra, to_extra) if main.any() and extra.any() else (1.0, 1.0)
+        factor = (class_draws or {}).get(y, 1.0)
         for mask, share in ((main, shares[0]), (extra, shares[1])):
             if mask.any():
-                w[mask] = share / mask.sum()
+                w[mask] = factor * share / mask.sum()
     w[food] *= (1.0 - not_food_share) / w[food].sum()
     negatives = labels == NOT_FOOD
     if negatives.any():
@@ -436,15 +439,29 @@ def model_json(metrics: dict, not_food: dict | None, training: dict, data: dict,
 # ---------------------------------------------------------------- main
 
 
-def class_share(text: str) -> tuple[int, float]:
-    """``LABEL=SHARE`` (the label as in model.json, e.g. ``Seafood`` or ``Vegetable/Fruit``) -> (class index, share)."""
+def labelled_number(text: str, low: float, high: float, name: str) -> tuple[int, float]:
+    """``LABEL=NUMBER`` (the label as in model.json, e.g. ``Seafood`` or ``Vegetable/Fruit``) ->
+    (class index, number), the number between ``low`` and ``high``."""
     label, sep, value = text.rpartition("=")
     if not sep or label not in LABELS:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL=SHARE with LABEL one of {', '.join(LABELS)}")
-    share = float(value)
-    if not 0.0 <= share <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the share must be between 0 and 1")
-    return LABELS.index(label), share
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LABEL={name.upper()} with LABEL one of {', '.join(LABELS)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the {name} must be a number") from None
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: the {name} must be between {low:g} and {high:g}")
+    return LABELS.index(label), number
+
+
+def class_share(text: str) -> tuple[int, float]:
+    """``LABEL=SHARE``, a share between 0 and 1."""
+    return labelled_number(text, 0.0, 1.0, "share")
+
+
+def class_factor(text: str) -> tuple[int, float]:
+    """``LABEL=FACTOR``, a draw factor between 0.1 and 10."""
+    return labelled_number(text, 0.1, 10.0, "factor")
 
 
 def parse_args(argv=None):
@@ -500,6 +517,9 @@ def parse_args(argv=None):
     p.add_argument("--class-extra-share", type=class_share, action="append", default=[], metavar="LABEL=SHARE",
                    help="--extra-share for one class (repeatable), e.g. Seafood=0.1: the extra set's fish all lie "
                         "on one counter, so its share of Seafood can be set apart from Vegetable/Fruit's")
+    p.add_argument("--class-draws", type=class_factor, action="append", default=[], metavar="LABEL=FACTOR",
+                   help="draw one class FACTOR times as often as the balanced share (repeatable), e.g. Seafood=1.5 "
+                        "to lean the classifier towards a small class it under-calls")
     p.add_argument("--teacher", type=Path, action="append", default=[],
                    help="ONNX food model whose answers on the first data root's photos are distilled into the run "
                         "(repeat for an ensemble: mean logits)")
@@ -702,7 +722,7 @@ def main(argv=None) -> int:
     labels = np.array([y for t in trains for _, y in t.samples] + [NOT_FOOD] * len(not_food_train))
     sources = np.array([i for i, t in enumerate(trains) for _ in t.samples] + [-1] * len(not_food_train))
     weights = sampling_weights(labels, sources, args.extra_share, args.not_food_share if not_food_train else 0.0,
-                               dict(args.class_extra_share))
+                               dict(args.class_extra_share), dict(args.class_draws))
 
     val_split = Split("validation", "mixed", [s for v in vals for s in v.samples])
 
@@ -789,7 +809,8 @@ def main(argv=None) -> int:
             "ema_decay": args.ema or None, "mixup_alpha": args.mixup or None,
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class"
                         + "".join(f", {LABELS[y]} {v}" for y, v in args.class_extra_share) + "; "
-                        f"not food {args.not_food_share:.4f} of draws",
+                        + "".join(f"{LABELS[y]} drawn {v}x; " for y, v in args.class_draws)
+                        + f"not food {args.not_food_share:.4f} of draws",
             "not_food_loss": f"BCE x {args.not_food_weight}",
             "distillation": {"teachers": [{"file": t.name, "sha256": sha256(t)} for t in args.teacher],
                              "weight": args.distill_weight, "temperature": args.distill_temperature,

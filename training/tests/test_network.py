@@ -11,6 +11,7 @@ from torchvision import models  # noqa: E402
 from training.network import FoodNet, average_weights, fold_batch_norm, from_onnx  # noqa: E402
 from training.data import LABELS  # noqa: E402
 from training.train import (  # noqa: E402
+    class_factor,
     class_share,
     export_onnx,
     food_metrics,
@@ -115,6 +116,23 @@ def test_one_class_can_have_its_own_extra_share():
     w = sampling_weights(labels, sources, extra_share=0.4, not_food_share=0.0, class_extra_share={1: 0.1})
     assert w[(labels == 0) & (sources == 1)].sum() == pytest.approx(0.4 * 0.5)
     assert w[(labels == 1) & (sources == 1)].sum() == pytest.approx(0.1 * 0.5)
+
+
+def test_one_class_can_be_drawn_more_often():
+    labels = np.array([0] * 10 + [1] * 40 + [2] * 5 + [-1] * 20)
+    sources = np.array([0] * 75)
+    w = sampling_weights(labels, sources, extra_share=0.4, not_food_share=0.1, class_draws={2: 1.5})
+    assert w.sum() == pytest.approx(1.0)
+    assert w[labels == -1].sum() == pytest.approx(0.1)
+    assert w[labels == 0].sum() == pytest.approx(w[labels == 1].sum())
+    assert w[labels == 2].sum() == pytest.approx(1.5 * w[labels == 0].sum())
+
+
+def test_a_class_factor_is_positive_and_bounded():
+    assert class_factor("Seafood=1.5") == (LABELS.index("Seafood"), 1.5)
+    for bad in ("Seafood=0", "Seafood=x", "Seafood=11", "Fish=2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            class_factor(bad)
 
 
 def test_a_class_share_names_a_known_label_and_a_share_in_range():
