@@ -56,6 +56,13 @@ export async function e2eInPage(context, url, photo, runs) {
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.dataset.state === 'ready', null, {
     timeout: 60_000,
   });
+  // A threaded build times its pool against one thread after ready; photos wait for its choice.
+  await page.waitForFunction(() => !/^(—|measured once)/.test(document.querySelector('[data-testid="thread-choice"]').textContent),
+    null, { timeout: 60_000 });
+  const engine = {
+    engine: await page.locator('[data-testid="engine"]').textContent(),
+    thread_choice: await page.locator('[data-testid="thread-choice"]').textContent(),
+  };
   const samples = [];
   for (let i = 0; i <= runs; i++) {
     await page.evaluate(armTimer);
@@ -70,5 +77,6 @@ export async function e2eInPage(context, url, photo, runs) {
     inference: summary(samples.map((r) => r.inferenceMs)),
     page_total: summary(samples.map((r) => r.pageTotalMs)), // the page's own "photo to answer"
     label: samples[0].label,
+    ...engine,
   };
 }

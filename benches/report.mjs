@@ -72,7 +72,8 @@ export function report(r) {
     coldRow('cold start, returning visitor', r.cold),
     coldRow('cold start, private window', r.cold_private),
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
-    ...(r.e2e_real_page ? [row('12 MP JPEG, file selection to result (page)', r.e2e_real_page.total)] : []),
+    ...(r.e2e_real_page ? [row('12 MP JPEG, file selection to result (page)', r.e2e_real_page.total,
+      r.e2e_real_page.engine ? `(engine: ${r.e2e_real_page.engine}; ${r.e2e_real_page.thread_choice})` : '')] : []),
     '',
     `ours / onnxruntime-web: simd128 ${flat.ratio_wasm_vs_ort_web.toFixed(2)}` +
       (relaxed ? `, relaxed-simd ${flat.ratio_wasm_relaxed_simd_vs_ort_web.toFixed(2)}    relaxed-simd / simd128: ${flat.ratio_relaxed_simd_vs_simd128.toFixed(2)}` : '') +

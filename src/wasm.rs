@@ -16,18 +16,23 @@ fn start() {
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;
 
-/// Whether `useThreadPool` was called: inferences then run inside the pool.
+/// Whether inferences run inside the pool (`useThreadPool(true)`).
 #[cfg(feature = "threads")]
 static POOL_IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Lets tract split its large layers over the pool `initThreadPool` started; before this
-/// every inference runs on the calling thread alone.
+/// `true`: tract splits its large layers over the pool `initThreadPool` started; `false` (and
+/// before the first call): every inference runs on the calling thread alone. Switchable at any
+/// time between photos, so a page can time both and keep the faster on its machine.
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
-pub fn use_thread_pool() {
+pub fn use_thread_pool(on: bool) {
     use tract_linalg::multithread::{set_default_executor, Executor};
-    set_default_executor(Executor::RayonGlobal);
-    POOL_IN_USE.store(true, std::sync::atomic::Ordering::Release);
+    set_default_executor(if on {
+        Executor::RayonGlobal
+    } else {
+        Executor::SingleThread
+    });
+    POOL_IN_USE.store(on, std::sync::atomic::Ordering::Release);
 }
 
 /// Runs `op` on one of the pool's threads when there is a pool. Called from outside the pool,

@@ -61,6 +61,8 @@ test('cold start and a 12 MP photo, measured', async (t) => {
   // A threaded build's pool starts after ready and has most likely started by now ("54 ms"); else NaN.
   const pool = Number.parseFloat(await page.locator('[data-testid="pool-ms"]').textContent());
   const report = {
+    engine: await page.locator('[data-testid="engine"]').textContent(),
+    thread_choice: await page.locator('[data-testid="thread-choice"]').textContent(),
     cold_start_ms: { page_open_to_ready: cold.ready, wasm_compile: cold.wasm, model_download: cold.fetch, model_load: cold.model, thread_pool_start_after_ready: Number.isNaN(pool) ? null : pool, first_run_warmup: cold.warmup },
     photo_12mp: { jpeg_bytes: photo.bytes, first_run_ms: Math.round(runs[0].totalMs) },
     warm_12mp_median_ms: {

@@ -15,5 +15,5 @@ export async function loadEngine(glue, wasm) {
  */
 export async function startPool(bindings, threads) {
   await bindings.initThreadPool(threads);
-  bindings.useThreadPool();
+  bindings.useThreadPool(true);
 }

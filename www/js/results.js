@@ -136,12 +136,21 @@ export function showColdStart(cold, readyMs, engine) {
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);
   $('pool-ms').textContent = engine.starting ? 'starting' : 'none: one thread';
+  $('thread-choice').textContent = engine.starting ? 'measured once the pool starts' : 'not measured: one thread';
   $('warmup-ms').textContent = ms(cold.warmup_ms);
   $('ready-ms').textContent = ms(readyMs);
 }
 
-/** A threaded build's pool, started after ready (or not: the engine stays on one thread). */
-export function showThreadPool({ engine, pool_ms: poolMs, pool_error: poolError }) {
+/**
+ * A threaded build's pool, started after ready and timed against one thread (or not started: the
+ * engine stays on one thread).
+ */
+export function showThreadPool({ engine, pool_ms: poolMs, pool_error: poolError, choice }) {
   showEngine(engine);
   $('pool-ms').textContent = poolError ? `could not start (${poolError})` : `${ms(poolMs)} ms`;
+  $('thread-choice').textContent = choice
+    ? `${ms(choice.pool_ms)} ms on ${choice.threads} threads, ${ms(choice.one_ms)} ms on one: `
+      + (engine.threads > 1 ? 'the pool is faster here, so photos run on it'
+        : 'the pool is no faster here, so photos run on one thread')
+    : 'not measured: one thread';
 }

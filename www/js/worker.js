@@ -2,7 +2,8 @@
 // the person's own when they gave one, which then answers beside ours everywhere.
 // Messages in: {type:'classify', id, blob}, {type:'evaluate', id, entries: [{file, path}]},
 // {type:'cancel', id}, {type:'own-load', id, model, metadata}, {type:'own-forget'}.
-// Out: progress, ready, engine (after ready: a threaded build's pool started, or could not),
+// Out: progress, ready, engine (after ready: a threaded build's pool started and was timed
+// against one thread, or could not start),
 // failed, result, error, evaluation-start, evaluation-photo (one per photo), evaluation-done (the
 // reports), own-ready.
 import './engine-build.js';
@@ -10,6 +11,7 @@ import { loadEngine, startPool } from './engine-load.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
+import { choosePool } from './thread-choice.js';
 
 const TOP_K = 5;
 const MODEL = 'models/food11-mobilenetv2.onnx';
@@ -68,7 +70,9 @@ async function start() {
 
 /**
  * A threaded build's pool, started once the page is ready: photos until then run on this thread.
- * The page hears when they run on the pool, or that the pool could not start (one thread stays).
+ * Then one photo's time on the pool and on this thread alone are measured, and the faster kept.
+ * The page hears how many threads run a photo and why, or that the pool could not start (one
+ * thread stays).
  */
 async function startThreads(build) {
   const t0 = performance.now();
@@ -76,8 +80,15 @@ async function startThreads(build) {
     await startPool(engine, build.threads);
     const poolMs = performance.now() - t0;
     warmUp(classifier); // the pool's threads size their own scratch space on their first run
-    postMessage({ type: 'engine', engine: { build: build.simd, threads: build.threads }, pool_ms: poolMs });
+    const choice = await choosePool(() => warmUp(classifier), (on) => engine.useThreadPool(on));
+    postMessage({
+      type: 'engine',
+      engine: { build: build.simd, threads: choice.pool ? build.threads : 1 },
+      pool_ms: poolMs,
+      choice: { threads: build.threads, pool_ms: choice.pool_ms, one_ms: choice.one_ms },
+    });
   } catch (error) {
+    engine.useThreadPool(false);
     postMessage({ type: 'engine', engine: { build: build.simd, threads: 1 }, pool_error: error?.message || String(error) });
   }
 }

@@ -1,0 +1,43 @@
+// Whether a threaded build's pool makes photos faster on this machine, measured once it has
+// started. On some machines two threads finish a photo in well under the time of one; on others
+// (two cores shared with the browser and the system) the pool's threads fall asleep between
+// photos and waking them costs more than the second thread gains. Only timing both tells.
+
+/** The quiet before each timed run: a person's photos never come back to back. */
+const PAUSE_MS = 50;
+/** Timed runs on each setting, alternated so a passing slowdown hits both alike. */
+const ROUNDS = 3;
+/** The pool is kept only when it is at least this much faster: otherwise it would only use cores. */
+const GAIN_NEEDED = 0.95;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Whether to keep the pool, from the run times (ms) measured on it and on one thread: its median
+ * must beat one thread's by the margin.
+ */
+export function keepPool(poolMs, oneMs) {
+  return median(poolMs) <= GAIN_NEEDED * median(oneMs);
+}
+
+/**
+ * Times `run` with the pool on and off (`usePool(on)` switches), each after a pause, and leaves
+ * the faster setting on: `{ pool: boolean, pool_ms, one_ms }`, the medians in ms. `now` and
+ * `pauseMs` are for tests.
+ */
+export async function choosePool(run, usePool, { now = () => performance.now(), pauseMs = PAUSE_MS } = {}) {
+  const times = { pool: [], one: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const on of [true, false]) {
+      usePool(on);
+      await sleep(pauseMs);
+      const t0 = now();
+      run();
+      times[on ? 'pool' : 'one'].push(now() - t0);
+    }
+  }
+  const pool = keepPool(times.pool, times.one);
+  usePool(pool);
+  return { pool, pool_ms: median(times.pool), one_ms: median(times.one) };
+}
