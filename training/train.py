@@ -248,6 +248,19 @@ def mixup_pairs(n: int, alpha: float, rng: np.random.Generator, device) -> tuple
     return max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(n)).to(device)
 
 
+def cutmix_box(height: int, width: int, alpha: float, rng: np.random.Generator) -> tuple[float, slice, slice]:
+    """CutMix on the cached activations' grid: a box covering a Beta(alpha, alpha) share of it at
+    most (rows and columns of the partner's activations pasted in), and the share of the grid
+    left to each row's own photo, recomputed from the box as clipped to the grid."""
+    cut = np.sqrt(1.0 - rng.beta(alpha, alpha))
+    h, w = int(round(height * cut)), int(round(width * cut))
+    cy, cx = int(rng.integers(0, height)), int(rng.integers(0, width))
+    top, bottom = max(cy - h // 2, 0), min(cy + (h + 1) // 2, height)
+    left, right = max(cx - w // 2, 0), min(cx + (w + 1) // 2, width)
+    lam = 1.0 - (bottom - top) * (right - left) / (height * width)
+    return lam, slice(top, bottom), slice(left, right)
+
+
 def batch_loss(food: torch.Tensor, not_food: torch.Tensor, labels: torch.Tensor, teacher: torch.Tensor | None,
                distilled: torch.Tensor, args) -> torch.Tensor:
     """The not-food head's cross-entropy on every row plus the food objective on the food rows
@@ -507,6 +520,9 @@ def parse_args(argv=None):
                    help="keep a running average of the trained weights with this decay (e.g. 0.998) and ship it; 0: off")
     p.add_argument("--mixup", type=float, default=0.0,
                    help="mixup on the cached activations with Beta(a, a) weights (e.g. 0.2); 0: off")
+    p.add_argument("--cutmix", type=float, default=0.0,
+                   help="CutMix on half the batches of cached activations: a box of a Beta(a, a) share pasted "
+                        "from a shuffled copy of the batch, losses mixed by area (e.g. 1.0); 0: off; not with --mixup")
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before both heads (torchvision default)")
     p.add_argument("--crop-scale-min", type=float, default=0.3, help="RandomResizedCrop lower scale")
@@ -546,6 +562,8 @@ def parse_args(argv=None):
     p.add_argument("--engine", help="food-classifier binary (default: target/release/food-classifier)")
     p.add_argument("--no-engine-check", action="store_true", help="skip the Rust engine comparison")
     args = p.parse_args(argv)
+    if args.mixup and args.cutmix:
+        p.error("--mixup and --cutmix mix batches two ways: choose one")
     if args.quick:
         args.epochs = 1
         args.views = 1
@@ -645,6 +663,11 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
             if args.mixup:
                 lam, partner = mixup_pairs(len(idx), args.mixup, rng, device)
                 x = lam * x + (1 - lam) * x[partner]
+            elif args.cutmix and rng.random() < 0.5:
+                lam, rows_cut, cols_cut = cutmix_box(x.shape[2], x.shape[3], args.cutmix, rng)
+                partner = torch.from_numpy(rng.permutation(len(idx))).to(device)
+                x = x.clone()
+                x[:, :, rows_cut, cols_cut] = x[partner][:, :, rows_cut, cols_cut]
             food, nf = net.forward_from(x, args.frozen_blocks)
             loss = lam * batch_loss(food, nf, *targets, args)
             if partner is not None:
@@ -807,6 +830,7 @@ def main(argv=None) -> int:
             "weight_decay": args.weight_decay, "schedule": "one-cycle", "pct_start": args.pct_start,
             "batch_size": args.batch_size, "label_smoothing": args.label_smoothing, "dropout": args.dropout,
             "ema_decay": args.ema or None, "mixup_alpha": args.mixup or None,
+            "cutmix_alpha": args.cutmix or None,
             "sampling": f"class-balanced; extra roots {args.extra_share} of a shared class"
                         + "".join(f", {LABELS[y]} {v}" for y, v in args.class_extra_share) + "; "
                         + "".join(f"{LABELS[y]} drawn {v}x; " for y, v in args.class_draws)

@@ -368,3 +368,20 @@ def test_soup_must_count_at_least_one_run():
     with pytest.raises(SystemExit):
         parse_args(["--data", "d", "--out", "o", "--soup", "0"])
     assert parse_args(["--data", "d", "--out", "o"]).soup == 1
+
+
+def test_cutmix_box_stays_on_the_grid_and_its_weight_is_the_area_left():
+    from training.train import cutmix_box
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        lam, rows, cols = cutmix_box(14, 14, 1.0, rng)
+        assert 0 <= rows.start <= rows.stop <= 14 and 0 <= cols.start <= cols.stop <= 14
+        area = (rows.stop - rows.start) * (cols.stop - cols.start)
+        assert lam == pytest.approx(1.0 - area / 196)
+        assert 0.0 <= lam <= 1.0
+
+
+def test_mixup_and_cutmix_are_not_both_taken():
+    from training.train import parse_args
+    with pytest.raises(SystemExit):
+        parse_args(["--data", "d", "--out", "o", "--mixup", "0.2", "--cutmix", "1.0"])
