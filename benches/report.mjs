@@ -25,6 +25,8 @@ export function report(r) {
     wasm_threads_p90_ms: threaded?.wall.p90_ms ?? null,
     threads: r.threads.threads ?? null,
     page_build: r.page_build,
+    // What the page itself settled on (its engine line), e.g. "wasm relaxed-simd, 1 thread".
+    page_engine: r.e2e_real_page?.engine ?? null,
     ort_web_ms: ort.wall.median_ms,
     ort_web_p90_ms: ort.wall.p90_ms,
     ort_web_threads_ms: ortThreaded?.wall.median_ms ?? null,
@@ -65,7 +67,7 @@ export function report(r) {
     `${'same model, one thread unless named'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,
     row('native tract (release), inference', r.native.inference),
     ...Object.entries(r.ours).map(([name, o]) => row(`our wasm ${name}${threadNote(r.threads[name])}, classifyRgba`, o.wall,
-      `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ' the page runs this build' : ''}`)),
+      `(tract run alone: ${fmt(o.inference.median_ms)})${name === r.page_build ? ` the page runs this build${r.threads[name] > 1 ? ', on the pool or one thread as it measures' : ''}` : ''}`)),
     ...Object.entries(r.ort).map(([name, o]) => row(`onnxruntime-web ${r.machine.onnxruntime_web}${name === 'ort' ? '' : threadNote(r.threads.threads)}, run`, o.wall)),
     ...Object.values(r.tfjs).map((t) => row(`TF.js wasm ${r.machine.tfjs}${threadNote(t.threads)}, predict`, t.wall,
       `(logits within ${t.max_logit_difference.toExponential(1)} of onnxruntime-web)`)),
