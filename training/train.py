@@ -241,11 +241,16 @@ def ema_update(averages: list[torch.Tensor], params: list[torch.Tensor], decay: 
     torch._foreach_lerp_(averages, [p.detach() for p in params], 1.0 - keep)
 
 
+def shuffled_partners(n: int, rng: np.random.Generator, device) -> torch.Tensor:
+    """A random partner for every row of a batch of ``n`` (for mixup and CutMix)."""
+    return torch.from_numpy(rng.permutation(n)).to(device)
+
+
 def mixup_pairs(n: int, alpha: float, rng: np.random.Generator, device) -> tuple[float, torch.Tensor]:
     """A mixing weight from Beta(alpha, alpha), kept at least 0.5 so each row's own photo leads,
     and a random partner for every row of the batch (mixup on the cached activations)."""
     lam = float(rng.beta(alpha, alpha))
-    return max(lam, 1.0 - lam), torch.from_numpy(rng.permutation(n)).to(device)
+    return max(lam, 1.0 - lam), shuffled_partners(n, rng, device)
 
 
 def cutmix_box(height: int, width: int, alpha: float, rng: np.random.Generator) -> tuple[float, slice, slice]:
@@ -665,9 +670,10 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
                 x = lam * x + (1 - lam) * x[partner]
             elif args.cutmix and rng.random() < 0.5:
                 lam, rows_cut, cols_cut = cutmix_box(x.shape[2], x.shape[3], args.cutmix, rng)
-                partner = torch.from_numpy(rng.permutation(len(idx))).to(device)
+                partner = shuffled_partners(len(idx), rng, device)
+                pasted = x[partner, :, rows_cut, cols_cut]  # the box alone, not the whole batch
                 x = x.clone()
-                x[:, :, rows_cut, cols_cut] = x[partner][:, :, rows_cut, cols_cut]
+                x[:, :, rows_cut, cols_cut] = pasted
             food, nf = net.forward_from(x, args.frozen_blocks)
             loss = lam * batch_loss(food, nf, *targets, args)
             if partner is not None:
