@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI for the training pipeline: venv + pinned requirements, unit tests, then the --quick pipeline
 # (warm start from and distil the shipped model, cache the frozen stem, train twice for a weight
-# soup, 1 epoch each on 8 photos/class of every data root plus a few not-food photos, export
-# ONNX, check the Rust engine agrees).
+# soup, 1 epoch each on 8 photos/class of every data root plus a few not-food photos, keep the
+# cached stems on disk, export ONNX, check the Rust engine agrees).
 #
 #   bash training/ci.sh            # from the repository root; data from ../shared/data/
 #   bash training/ci.sh venv       # only make the venv (`cargo xtask test` starts this early)
@@ -65,5 +65,9 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 stamp "quick pipeline on $DATA, $EXTRA and $NOT_FOOD"
 nice -n 10 "$VENV/bin/python" -m training.train --data "$DATA" --data "$EXTRA" --not-food "$NOT_FOOD" \
-  --init models/food11-mobilenetv2.onnx --teacher models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2 --max-views 8
+  --init models/food11-mobilenetv2.onnx --teacher models/food11-mobilenetv2.onnx --out "$out/quick" --quick --soup 2 --max-views 8 \
+  --stem-cache "$out/stem-cache"
+# Each seed of the soup keeps its own entry for later runs.
+entries=$(find "$out/stem-cache" -name 'stem-*.pt' | wc -l)
+[ "$entries" -eq 2 ] || { echo "expected 2 kept stem caches, found $entries" >&2; exit 1; }
 stamp "done"

