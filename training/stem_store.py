@@ -35,17 +35,25 @@ def entry_key(settings: dict, paths: list[Path], counts: np.ndarray, code: list[
 
 
 def load_or_compute(folder: Path | None, key: str, compute: Callable[[], Entry], device,
-                    log: Callable[[str], None]) -> Entry:
-    """The entry ``key`` from ``folder`` when it is there; otherwise ``compute()``, written to
-    ``folder`` (atomically: an interrupted run leaves no entry) before it is returned. Without a
-    folder, always computes."""
+                    log: Callable[[str], None], rows: int) -> Entry:
+    """The entry ``key`` from ``folder`` when it is there and holds ``rows`` views; otherwise
+    ``compute()``, written to ``folder`` (atomically: an interrupted run leaves no entry) before it
+    is returned. An entry that cannot be read is computed and written again. Without a folder,
+    always computes."""
     if folder is None:
         return compute()
     path = folder / f"stem-{key}.pt"
     if path.exists():
-        saved = torch.load(path, map_location=device, weights_only=True)
-        log(f"stem activations read from {path} ({path.stat().st_size / 1e6:.0f} MB)")
-        return saved["cache"], saved.get("taught")
+        try:
+            saved = torch.load(path, map_location=device, weights_only=True)
+            cache, taught = saved["cache"], saved.get("taught")
+            if len(cache) != rows or (taught is not None and len(taught) != rows):
+                raise ValueError(f"it holds {len(cache)} views, not {rows}")
+        except Exception as e:  # a damaged file of any kind: the entry is only ever a shortcut
+            log(f"stem activations in {path} are unreadable ({e}); computing them again")
+        else:
+            log(f"stem activations read from {path} ({path.stat().st_size / 1e6:.0f} MB)")
+            return cache, taught
     cache, taught = compute()
     folder.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".partial-{os.getpid()}")

@@ -638,7 +638,8 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
                      "seed": seed, "torch": torch.__version__}
     key = entry_key(stem_settings, paths, counts, [load_rgb, Photos, train_transform, cache_stem])
     cache, taught = load_or_compute(args.stem_cache, key,
-                                    lambda: cache_stem(net, paths, counts, args, device, teachers), device, log)
+                                    lambda: cache_stem(net, paths, counts, args, device, teachers), device, log,
+                                    rows=int(counts.sum()))
     del teachers
     cache_seconds = time.time() - t_cache
 

@@ -44,12 +44,12 @@ def test_an_entry_is_computed_once_then_read_back(tmp_path):
         calls.append(1)
         return torch.randn(5, 2, 3, 3).half(), torch.randn(5, 11)
 
-    first = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print)
-    again = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print)
+    first = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print, rows=5)
+    again = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print, rows=5)
     assert len(calls) == 1
     assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
     assert [p.name for p in (tmp_path / "store").iterdir()] == ["stem-k1.pt"]
-    load_or_compute(tmp_path / "store", "k2", compute, "cpu", print)
+    load_or_compute(tmp_path / "store", "k2", compute, "cpu", print, rows=5)
     assert len(calls) == 2
 
 
@@ -60,9 +60,25 @@ def test_an_entry_without_teacher_logits_and_no_folder(tmp_path):
         calls.append(1)
         return torch.ones(2, 1, 1, 1).half(), None
 
-    cache, taught = load_or_compute(tmp_path, "k", compute, "cpu", print)
-    cache2, taught2 = load_or_compute(tmp_path, "k", compute, "cpu", print)
+    cache, taught = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=2)
+    cache2, taught2 = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=2)
     assert taught is None and taught2 is None and torch.equal(cache, cache2) and len(calls) == 1
-    load_or_compute(None, "k", compute, "cpu", print)
-    load_or_compute(None, "k", compute, "cpu", print)
+    load_or_compute(None, "k", compute, "cpu", print, rows=2)
+    load_or_compute(None, "k", compute, "cpu", print, rows=2)
     assert len(calls) == 3
+
+
+def test_a_damaged_or_mismatched_entry_is_computed_again(tmp_path):
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return torch.zeros(3, 1, 2, 2).half(), None
+
+    (tmp_path / "stem-k.pt").write_bytes(b"not a tensor file")
+    cache, _ = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=3)
+    assert len(calls) == 1 and cache.shape == (3, 1, 2, 2)
+    load_or_compute(tmp_path, "k", compute, "cpu", print, rows=3)
+    assert len(calls) == 1
+    load_or_compute(tmp_path, "k", compute, "cpu", print, rows=4)
+    assert len(calls) == 2
