@@ -214,6 +214,10 @@ function coldSummary(runs) {
     total: summary(runs.map((r) => r.totalMs)),
     fetch_compile: summary(runs.map((r) => r.fetchCompileMs)),
     model_load: summary(runs.map((r) => r.modelLoadMs)),
+    // The engine's own account of model_load, step by step (its SetupTimings).
+    model_load_steps: Object.fromEntries(
+      Object.keys(runs[0].setupSteps).map((step) => [step, summary(runs.map((r) => r.setupSteps[step]))]),
+    ),
     pool_start: summary(runs.map((r) => r.poolStartMs)),
     first_inference: summary(runs.map((r) => r.firstInferenceMs)),
   };

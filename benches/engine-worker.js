@@ -15,7 +15,7 @@ const handlers = {
     const [model, meta] = await files;
     const t1 = performance.now();
     classifier = new engine.FoodClassifier(new Uint8Array(model), meta);
-    return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1 };
+    return { fetchCompileMs: t1, modelLoadMs: performance.now() - t1, setupSteps: classifier.setupTimings() };
   },
   // Once the model is loaded, as the page starts its pool (the page also waits for its first run).
   async pool({ threads }) {

@@ -86,6 +86,7 @@ async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
   return {
     fetchCompileMs: ours.fetchCompileMs,
     modelLoadMs: ours.modelLoadMs,
+    setupSteps: ours.setupSteps,
     poolStartMs,
     firstInferenceMs: first.wallMs,
     // Photo preparation is not part of the engine's start-up, so it is left out.

@@ -73,6 +73,8 @@ export function report(r) {
       `(logits within ${t.max_logit_difference.toExponential(1)} of onnxruntime-web)`)),
     coldRow('cold start, returning visitor', r.cold),
     coldRow('cold start, private window', r.cold_private),
+    `${''.padEnd(44)}model set-up, returning: ${Object.entries(r.cold.model_load_steps)
+      .map(([step, m]) => `${step.replace(/_ms$/, '')} ${fmt(m.median_ms)}`).join(', ')}`,
     row('12 MP JPEG, file selection to result (bench)', r.e2e_bench_page.total, `(decode+resize ${fmt(r.e2e_bench_page.decode_resize.median_ms)})`),
     ...(r.e2e_real_page ? [row('12 MP JPEG, file selection to result (page)', r.e2e_real_page.total,
       r.e2e_real_page.engine ? `(engine: ${r.e2e_real_page.engine}; ${r.e2e_real_page.thread_choice})` : '')] : []),

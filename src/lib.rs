@@ -7,6 +7,7 @@
 
 pub mod budget;
 pub mod classifier;
+mod declutter;
 pub mod decode;
 pub mod error;
 pub mod evaluation;
@@ -23,7 +24,7 @@ mod awake_pool;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
-pub use classifier::Classifier;
+pub use classifier::{Classifier, SetupTimings};
 pub use error::{ClassifyError, SizeLimit};
 pub use metadata::ModelMetadata;
 pub use prediction::{Classification, Prediction, Timings};

@@ -93,6 +93,13 @@ impl FoodClassifier {
         Ok(FoodClassifier { inner })
     }
 
+    /// How long each step of the model's set-up took (`read_ms`, `analyse_ms`, `declutter_ms`,
+    /// `codegen_ms`, `plan_ms`), for the benchmark.
+    #[wasm_bindgen(js_name = setupTimings)]
+    pub fn setup_timings(&self) -> Result<JsValue, JsError> {
+        plain(&self.inner.setup_timings())
+    }
+
     /// Class names in the model's output order.
     #[wasm_bindgen(getter)]
     pub fn labels(&self) -> Vec<String> {

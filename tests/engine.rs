@@ -367,3 +367,28 @@ fn a_model_with_an_operator_the_engine_lacks_is_refused_by_its_name() {
     );
     assert!(error.to_string().contains("ONNX operator Det"), "{error}");
 }
+
+#[test]
+fn model_setup_reports_each_step_within_the_time_it_took() {
+    let (onnx, meta) = (
+        std::fs::read(repo("models/food11-mobilenetv2.onnx")).unwrap(),
+        std::fs::read_to_string(repo("models/model.json")).unwrap(),
+    );
+    let start = std::time::Instant::now();
+    let classifier = Classifier::from_bytes(&onnx, &meta).unwrap();
+    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let steps = classifier.setup_timings();
+    for (name, ms) in [
+        ("read", steps.read_ms),
+        ("analyse", steps.analyse_ms),
+        ("declutter", steps.declutter_ms),
+        ("codegen", steps.codegen_ms),
+        ("plan", steps.plan_ms),
+    ] {
+        assert!(ms > 0.0, "{name} took {ms} ms");
+    }
+    assert!(
+        steps.total_ms() <= wall_ms,
+        "{steps:?} add up to more than {wall_ms} ms"
+    );
+}

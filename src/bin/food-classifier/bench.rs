@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use food_classifier::decode::{decode_image, DEFAULT_MAX_PIXELS};
 use food_classifier::preprocess::{to_input_tensor, PixelView};
-use food_classifier::Classifier;
+use food_classifier::{Classifier, SetupTimings};
 use serde::Serialize;
 use web_time::Instant;
 
@@ -51,6 +51,7 @@ struct Report {
     runs: usize,
     threads: usize,
     model_load_ms: f64,
+    model_setup: SetupTimings,
     photo: String,
     photo_pixels: [u32; 2],
     inference: Summary,
@@ -75,7 +76,7 @@ pub fn run(classifier: &Classifier, args: Args) -> Result<ExitCode, String> {
         None => ("built-in rice.jpg".to_string(), model::SAMPLE_PHOTO.to_vec()),
     };
     let (reloaded, model_load_ms) = time(|| model::load(None));
-    drop(reloaded?);
+    let model_setup = reloaded?.setup_timings();
 
     let image = decode_image(&bytes, DEFAULT_MAX_PIXELS).map_err(|e| e.to_string())?;
     let view = PixelView::new(image.as_raw(), image.width(), image.height(), 3).map_err(|e| e.to_string())?;
@@ -120,6 +121,7 @@ pub fn run(classifier: &Classifier, args: Args) -> Result<ExitCode, String> {
         runs,
         threads: 1,
         model_load_ms,
+        model_setup,
         photo,
         photo_pixels: [image.width(), image.height()],
         inference,
@@ -141,7 +143,14 @@ pub fn run(classifier: &Classifier, args: Args) -> Result<ExitCode, String> {
             runs,
             args.warmup
         );
-        println!("model load: {model_load_ms:.1} ms");
+        println!(
+            "model load: {model_load_ms:.1} ms (read {:.1}, analyse {:.1}, declutter {:.1}, codegen {:.1}, plan {:.1})",
+            model_setup.read_ms,
+            model_setup.analyse_ms,
+            model_setup.declutter_ms,
+            model_setup.codegen_ms,
+            model_setup.plan_ms
+        );
         println!("{:<12}{:>10}{:>10}{:>10}", "stage", "median", "p90", "min");
         for (name, s) in [
             ("inference", &report.inference),
