@@ -32,10 +32,18 @@ pub(crate) fn declutter(model: &mut TypedModel) -> TractResult<()> {
 }
 
 /// Applies the axis changes operators suggest (their preferred layouts), each tried once a round.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 struct KernelLayouts {
     tried: HashSet<AxisChange>,
     resume_at: usize,
+}
+
+/// The optimiser names every patch after its pass's `Debug` text: the name alone, not the set of
+/// changes tried so far.
+impl std::fmt::Debug for KernelLayouts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KernelLayouts")
+    }
 }
 
 impl TypedPass for KernelLayouts {

@@ -173,13 +173,12 @@ fn times_broadcast((values, dims): &(&[u8], Vec<usize>), scale: &TensorProto) ->
     let inner: usize = varying
         .first()
         .map_or(values.len(), |&axis| dims[axis + 1..].iter().product());
-    Some(
-        values
-            .chunks(inner)
-            .zip(scales.iter().cycle())
-            .flat_map(|(run, &s)| run.iter().map(move |&v| f32::from(v as i8) * s))
-            .collect(),
-    )
+    // One exact-size extend per run: a flattened iterator would grow the vector as it goes.
+    let mut scaled = Vec::with_capacity(values.len());
+    for (run, &s) in values.chunks(inner).zip(scales.iter().cycle()) {
+        scaled.extend(run.iter().map(|&v| f32::from(v as i8) * s));
+    }
+    Some(scaled)
 }
 
 fn dims_of(tensor: &TensorProto) -> Option<Vec<usize>> {
