@@ -185,3 +185,15 @@ fn a_folder_evaluation_in_the_browser_reports_what_eval_reports() {
         "test/Rice/2.jpg: the image is truncated or corrupt"
     );
 }
+
+#[wasm_bindgen_test]
+fn model_setup_reports_each_step_in_the_browser() {
+    let classifier = FoodClassifier::new(MODEL, METADATA).unwrap();
+    let steps = classifier.setup_timings().unwrap();
+    for step in ["read_ms", "analyse_ms", "declutter_ms", "codegen_ms", "plan_ms"] {
+        let ms = get(&steps, step).as_f64().unwrap_or(f64::NAN);
+        assert!(ms >= 0.0, "{step} is {ms}");
+    }
+    let declutter = get(&steps, "declutter_ms").as_f64().unwrap();
+    assert!(declutter > 0.0, "declutter took {declutter} ms");
+}
