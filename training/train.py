@@ -636,7 +636,9 @@ def train_ingredient(args, seed: int, paths: list[Path], labels: np.ndarray, sou
                      "frozen_blocks": args.frozen_blocks, "train_size": args.train_size,
                      "crop_scale_min": args.crop_scale_min, "grayscale": args.grayscale, "erasing": args.erasing,
                      "seed": seed, "torch": torch.__version__}
-    key = entry_key(stem_settings, paths, counts, [load_rgb, Photos, train_transform, cache_stem])
+    # The key stats every photo: only worth it when there is a store to look in.
+    key = entry_key(stem_settings, paths, counts, [load_rgb, Photos, train_transform, cache_stem]) \
+        if args.stem_cache else ""
     cache, taught = load_or_compute(args.stem_cache, key,
                                     lambda: cache_stem(net, paths, counts, args, device, teachers), device, log,
                                     rows=int(counts.sum()))

@@ -37,12 +37,19 @@ def test_the_key_names_settings_photos_counts_and_code(tmp_path):
     assert key != entry_key(settings, paths, counts, [draw_views])
 
 
-def test_an_entry_is_computed_once_then_read_back(tmp_path):
+def counting(make_entry):
+    """A ``compute`` that makes an entry with ``make_entry``, and the list its calls are counted in."""
     calls = []
 
     def compute():
         calls.append(1)
-        return torch.randn(5, 2, 3, 3).half(), torch.randn(5, 11)
+        return make_entry()
+
+    return compute, calls
+
+
+def test_an_entry_is_computed_once_then_read_back(tmp_path):
+    compute, calls = counting(lambda: (torch.randn(5, 2, 3, 3).half(), torch.randn(5, 11)))
 
     first = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print, rows=5)
     again = load_or_compute(tmp_path / "store", "k1", compute, "cpu", print, rows=5)
@@ -54,11 +61,7 @@ def test_an_entry_is_computed_once_then_read_back(tmp_path):
 
 
 def test_an_entry_without_teacher_logits_and_no_folder(tmp_path):
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return torch.ones(2, 1, 1, 1).half(), None
+    compute, calls = counting(lambda: (torch.ones(2, 1, 1, 1).half(), None))
 
     cache, taught = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=2)
     cache2, taught2 = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=2)
@@ -69,11 +72,7 @@ def test_an_entry_without_teacher_logits_and_no_folder(tmp_path):
 
 
 def test_a_damaged_or_mismatched_entry_is_computed_again(tmp_path):
-    calls = []
-
-    def compute():
-        calls.append(1)
-        return torch.zeros(3, 1, 2, 2).half(), None
+    compute, calls = counting(lambda: (torch.zeros(3, 1, 2, 2).half(), None))
 
     (tmp_path / "stem-k.pt").write_bytes(b"not a tensor file")
     cache, _ = load_or_compute(tmp_path, "k", compute, "cpu", print, rows=3)
