@@ -23,6 +23,8 @@ mod stored_weights;
 mod awake_pool;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm_matmul;
 
 pub use classifier::{Classifier, SetupTimings};
 pub use error::{ClassifyError, SizeLimit};

@@ -197,3 +197,113 @@ fn model_setup_reports_each_step_in_the_browser() {
     let declutter = get(&steps, "declutter_ms").as_f64().unwrap();
     assert!(declutter > 0.0, "declutter took {declutter} ms");
 }
+
+/// Little-endian float32s, as the reference tensor is stored.
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+fn browser_logits_match_onnxruntime_on_the_same_tensor() {
+    #[derive(serde::Deserialize)]
+    struct Reference {
+        logits: Vec<f32>,
+    }
+    let reference: Reference =
+        serde_json::from_str(include_str!("fixtures/reference_logits.json")).unwrap();
+    let classifier = food_classifier::Classifier::from_bytes(MODEL, METADATA).unwrap();
+    let input = floats(include_bytes!("fixtures/reference_input.bin"));
+    let logits = classifier.logits(input).unwrap();
+    assert_eq!(logits.len(), reference.logits.len());
+    for (i, (ours, theirs)) in logits.iter().zip(&reference.logits).enumerate() {
+        assert!(
+            (ours - theirs).abs() < 1e-3,
+            "logit {i}: wasm {ours} vs onnxruntime {theirs}"
+        );
+    }
+}
+
+/// The engine's own wasm matrix-product kernel, run by tract-linalg on products whose sizes are
+/// not multiples of its 4×8 tile, with a bias per row, ReLU6, a residual added and the result
+/// stored three ways (rows contiguous, columns contiguous, neither), against a plain product.
+#[wasm_bindgen_test]
+fn the_wasm_product_kernel_matches_a_plain_product() {
+    use food_classifier::wasm_matmul::KERNEL_NAME;
+    use tract_linalg::mmm::{AsInputValue, FusedSpec};
+    use tract_linalg::BinOp;
+    use tract_onnx::prelude::*;
+
+    let kernel = tract_linalg::mmm_routines::declared()
+        .map(|routine| (routine.make)())
+        .find(|kernel| kernel.name() == KERNEL_NAME)
+        .expect("the kernel is registered");
+    let dispatch = tract_linalg::MmmDispatch::native();
+    assert_eq!(
+        dispatch.tiers().first().map(|tier| tier.name),
+        Some("food-classifier wasm"),
+        "the kernel's tier is asked first"
+    );
+    let value = |i: usize, scale: usize| ((i * 37 + scale) % 23) as f32 / 7.0 - 1.5;
+    for (m, k, n) in [(4, 1, 8), (13, 7, 19), (96, 16, 49), (5, 33, 3)] {
+        let a = Tensor::from_shape(&[m, k], &(0..m * k).map(|i| value(i, 1)).collect::<Vec<_>>()).unwrap();
+        let b = Tensor::from_shape(&[k, n], &(0..k * n).map(|i| value(i, 2)).collect::<Vec<_>>()).unwrap();
+        let bias: Vec<f32> = (0..m).map(|i| value(i, 3)).collect();
+        let residual: Vec<f32> = (0..m * n).map(|i| value(i, 4)).collect();
+        let expected = |r: usize, c: usize| {
+            let product: f32 = (0..k).map(|i| value(r * k + i, 1) * value(i * n + c, 2)).sum();
+            (product + bias[r]).clamp(0.0, 6.0) + residual[r * n + c]
+        };
+        let (pack_a, pack_b) = &kernel.packings()[0];
+        let (pa, pb) = (pack_a.prepare_one(&a, 1, 0).unwrap(), pack_b.prepare_one(&b, 0, 1).unwrap());
+        let bias = tensor1(&bias);
+        // (rows, columns, element stride): the output laid out row-major, column-major, and
+        // row-major with a gap after every element.
+        for (row_stride, col_stride, spread) in [(n, 1, 1), (1, m, 1), (2 * n, 2, 2)] {
+            let mut out = Tensor::zero::<f32>(&[m * n * spread]).unwrap();
+            let mut laid = vec![0f32; m * n * spread];
+            for r in 0..m {
+                for c in 0..n {
+                    laid[r * row_stride + c * col_stride] = residual[r * n + c];
+                }
+            }
+            let residual_laid_out = Tensor::from_shape(&[laid.len()], &laid).unwrap();
+            unsafe {
+                let store = kernel
+                    .c_from_data_and_strides(4, row_stride as isize, col_stride as isize)
+                    .wrap(&out.view_mut());
+                let add = kernel
+                    .c_from_data_and_strides(4, row_stride as isize, col_stride as isize)
+                    .wrap(&residual_laid_out.view());
+                let zero = tensor0(0f32);
+                let six = tensor0(6f32);
+                let specs = [
+                    FusedSpec::AddMatMul {
+                        a: AsInputValue::Borrowed(&*pa),
+                        b: AsInputValue::Borrowed(&*pb),
+                        packing: 0,
+                    },
+                    FusedSpec::BinPerRow(bias.view(), BinOp::Add),
+                    FusedSpec::BinScalar(&zero, BinOp::Max),
+                    FusedSpec::BinScalar(&six, BinOp::Min),
+                    FusedSpec::AddUnicast(add),
+                    FusedSpec::Store(store),
+                ];
+                kernel.run(m, n, &specs).unwrap();
+            }
+            let found = out.to_plain_array_view::<f32>().unwrap();
+            let found = found.as_slice().unwrap();
+            for r in 0..m {
+                for c in 0..n {
+                    let (got, want) = (found[r * row_stride + c * col_stride], expected(r, c));
+                    assert!(
+                        (got - want).abs() < 1e-4,
+                        "{m}x{k}x{n}, strides {row_stride}/{col_stride}: [{r}][{c}] {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+}

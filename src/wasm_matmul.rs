@@ -1,0 +1,239 @@
+//! A float32 matrix-product kernel for wasm SIMD shaped for V8's register allocator, and the
+//! dispatch rule that makes tract use it.
+//!
+//! tract's wasm kernel for products is an 8×8 tile: sixteen `f32x4` accumulators, which on x86
+//! (sixteen vector registers, the machines most browsers run on) leave none for the operands, so
+//! V8 spills accumulators to the stack on every step of the inner loop. This 4×8 tile keeps eight
+//! accumulators, two operand vectors and one broadcast in registers; it also stores a tile with
+//! whole-vector writes (transposing 4×4 blocks when the output's rows are the contiguous axis)
+//! where tract's writes one float at a time. Matrix products are about 80 % of an inference.
+//!
+//! Registration goes through tract-linalg's kernel and dispatch registries (`inventory`): the
+//! kernel joins the list of runnable kernels, and a dispatch tier above tract's own wasm tier
+//! names it for every float32 product with more than one column. Matrix-vector products (the
+//! heads) keep tract's kernels.
+
+use std::arch::wasm32::*;
+
+use tract_linalg::isa::{Arch, IsaSet};
+use tract_linalg::mmm::{DynKernel, FusedKerSpec, MatMatMul, OutputStoreKer, Query, Suitable};
+use tract_linalg::pack::PackedFormat;
+use tract_linalg::Scaler;
+use tract_onnx::prelude::DatumType;
+
+/// The kernel's name in tract's registry (and in a plan's `Debug` text).
+pub const KERNEL_NAME: &str = "food_wasm_f32_4x8";
+
+/// Rows of a tile (the packed left operand's panel width).
+const MR: usize = 4;
+/// Columns of a tile, as `f32x4` vectors (the packed right operand's panel width is `4 * NV`).
+const NV: usize = 2;
+const NR: usize = 4 * NV;
+
+type Tile = [[v128; NV]; MR];
+
+/// `acc + a * b`, fused where the build has relaxed SIMD.
+#[inline(always)]
+fn madd(acc: v128, a: v128, b: v128) -> v128 {
+    #[cfg(target_feature = "relaxed-simd")]
+    {
+        f32x4_relaxed_madd(a, b, acc)
+    }
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    {
+        f32x4_add(acc, f32x4_mul(a, b))
+    }
+}
+
+#[inline(always)]
+fn each(tile: &mut Tile, mut f: impl FnMut(v128, usize, usize) -> v128) {
+    for (r, row) in tile.iter_mut().enumerate() {
+        for (j, acc) in row.iter_mut().enumerate() {
+            *acc = f(*acc, r, j);
+        }
+    }
+}
+
+/// Runs one tile's list of operations, as tract's kernels do.
+///
+/// # Safety
+/// `specs` must be a tile program built by tract-linalg for this kernel's geometry (its pointers
+/// valid for a 4×8 tile, its packed panels laid out as [`kernel`] declares).
+unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
+    let mut tile: Tile = [[f32x4_splat(0.0); NV]; MR];
+    for spec in specs {
+        // SAFETY (whole match): every pointer comes from tract for a tile of this geometry.
+        unsafe {
+            match *spec {
+                FusedKerSpec::Done => break,
+                FusedKerSpec::Clear => each(&mut tile, |_, _, _| f32x4_splat(0.0)),
+                FusedKerSpec::LoadTile(_, rows) => {
+                    let p = rows as *const v128;
+                    each(&mut tile, |_, r, j| v128_load(p.add(r * NV + j)))
+                }
+                FusedKerSpec::ScalarMin(s) => scalar(&mut tile, s, |s, x| f32x4_min(s, x)),
+                FusedKerSpec::ScalarMax(s) => scalar(&mut tile, s, |s, x| f32x4_max(s, x)),
+                FusedKerSpec::ScalarAdd(s) => scalar(&mut tile, s, |s, x| f32x4_add(s, x)),
+                FusedKerSpec::ScalarMul(s) => scalar(&mut tile, s, |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::ScalarSub(s) => scalar(&mut tile, s, |s, x| f32x4_sub(s, x)),
+                FusedKerSpec::ScalarSubF(s) => scalar(&mut tile, s, |s, x| f32x4_sub(x, s)),
+                FusedKerSpec::LeakyRelu(s) => {
+                    let (s, zero) = (f32x4_splat(s), f32x4_splat(0.0));
+                    each(&mut tile, |x, _, _| v128_bitselect(x, f32x4_mul(s, x), f32x4_gt(x, zero)))
+                }
+                FusedKerSpec::PerRowMin(p) => per_row(&mut tile, p, |s, x| f32x4_min(s, x)),
+                FusedKerSpec::PerRowMax(p) => per_row(&mut tile, p, |s, x| f32x4_max(s, x)),
+                FusedKerSpec::PerRowAdd(p) => per_row(&mut tile, p, |s, x| f32x4_add(s, x)),
+                FusedKerSpec::PerRowMul(p) => per_row(&mut tile, p, |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::PerRowSub(p) => per_row(&mut tile, p, |s, x| f32x4_sub(s, x)),
+                FusedKerSpec::PerRowSubF(p) => per_row(&mut tile, p, |s, x| f32x4_sub(x, s)),
+                FusedKerSpec::PerColMin(p) => per_col(&mut tile, p, |s, x| f32x4_min(s, x)),
+                FusedKerSpec::PerColMax(p) => per_col(&mut tile, p, |s, x| f32x4_max(s, x)),
+                FusedKerSpec::PerColAdd(p) => per_col(&mut tile, p, |s, x| f32x4_add(s, x)),
+                FusedKerSpec::PerColMul(p) => per_col(&mut tile, p, |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::PerColSub(p) => per_col(&mut tile, p, |s, x| f32x4_sub(s, x)),
+                FusedKerSpec::PerColSubF(p) => per_col(&mut tile, p, |s, x| f32x4_sub(x, s)),
+                FusedKerSpec::QScale(shift, policy, mult) => {
+                    let scale = Scaler::from_fuse_params(shift, policy, mult).scale;
+                    scalar(&mut tile, scale, |s, x| f32x4_mul(s, x))
+                }
+                FusedKerSpec::RoundingShiftRight(shift, _) => {
+                    scalar(&mut tile, 2f32.powi(-(shift as i32)), |s, x| f32x4_mul(s, x))
+                }
+                FusedKerSpec::ShiftLeft(shift) => scalar(&mut tile, 2f32.powi(shift as i32), |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::AddUnicast(out) => each(&mut tile, |x, r, j| f32x4_add(x, load(&out, r, j))),
+                FusedKerSpec::AddRowColProducts(rows, cols) => {
+                    let cols = cols as *const v128;
+                    each(&mut tile, |x, r, j| madd(x, f32x4_splat(*rows.add(r)), v128_load(cols.add(j))))
+                }
+                FusedKerSpec::Store(out) => store(&tile, &out),
+                FusedKerSpec::AddMatMul { k, pa, pb, .. } => {
+                    let (a, b) = (pa as *const f32, pb as *const v128);
+                    for i in 0..k {
+                        let cols = [v128_load(b.add(i * NV)), v128_load(b.add(i * NV + 1))];
+                        for (r, row) in tile.iter_mut().enumerate() {
+                            let s = v128_load32_splat(a.add(i * MR + r) as *const u32);
+                            for (acc, col) in row.iter_mut().zip(cols) {
+                                *acc = madd(*acc, s, col);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    0
+}
+
+#[inline(always)]
+fn scalar(tile: &mut Tile, s: f32, op: impl Fn(v128, v128) -> v128) {
+    let s = f32x4_splat(s);
+    each(tile, |x, _, _| op(s, x))
+}
+
+#[inline(always)]
+unsafe fn per_row(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -> v128) {
+    // SAFETY: tract passes MR values for the tile's rows.
+    each(tile, |x, r, _| op(f32x4_splat(unsafe { *values.add(r) }), x))
+}
+
+#[inline(always)]
+unsafe fn per_col(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -> v128) {
+    // SAFETY: tract passes NR values for the tile's columns.
+    let values = values as *const v128;
+    each(tile, |x, _, j| op(unsafe { v128_load(values.add(j)) }, x))
+}
+
+/// Address of row `r`, column `c` of an output tile.
+#[inline(always)]
+unsafe fn at(out: &OutputStoreKer, r: usize, c: usize) -> *mut u8 {
+    // SAFETY: within the tile tract describes.
+    unsafe { out.ptr.offset(out.row_byte_stride * r as isize + out.col_byte_stride * c as isize) }
+}
+
+/// The four floats of row `r`, columns `4j..4j + 4` of an output tile.
+#[inline(always)]
+unsafe fn load(out: &OutputStoreKer, r: usize, j: usize) -> v128 {
+    unsafe {
+        if out.col_byte_stride == 4 {
+            v128_load(at(out, r, 4 * j) as *const v128)
+        } else {
+            let f = |c: usize| *(at(out, r, 4 * j + c) as *const f32);
+            f32x4(f(0), f(1), f(2), f(3))
+        }
+    }
+}
+
+/// Writes the tile: whole vectors along contiguous rows, transposed 4×4 blocks along contiguous
+/// columns, single floats otherwise.
+#[inline(always)]
+unsafe fn store(tile: &Tile, out: &OutputStoreKer) {
+    unsafe {
+        if out.col_byte_stride == 4 {
+            for (r, row) in tile.iter().enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    v128_store(at(out, r, 4 * j) as *mut v128, *v);
+                }
+            }
+        } else if out.row_byte_stride == 4 {
+            for j in 0..NV {
+                let [a0, a1, a2, a3] = [tile[0][j], tile[1][j], tile[2][j], tile[3][j]];
+                let t0 = i32x4_shuffle::<0, 4, 1, 5>(a0, a1);
+                let t1 = i32x4_shuffle::<2, 6, 3, 7>(a0, a1);
+                let t2 = i32x4_shuffle::<0, 4, 1, 5>(a2, a3);
+                let t3 = i32x4_shuffle::<2, 6, 3, 7>(a2, a3);
+                let columns = [
+                    i32x4_shuffle::<0, 1, 4, 5>(t0, t2),
+                    i32x4_shuffle::<2, 3, 6, 7>(t0, t2),
+                    i32x4_shuffle::<0, 1, 4, 5>(t1, t3),
+                    i32x4_shuffle::<2, 3, 6, 7>(t1, t3),
+                ];
+                for (c, column) in columns.into_iter().enumerate() {
+                    v128_store(at(out, 0, 4 * j + c) as *mut v128, column);
+                }
+            }
+        } else {
+            for (r, row) in tile.iter().enumerate() {
+                for (j, v) in row.iter().enumerate() {
+                    let lanes: [f32; 4] = std::mem::transmute(*v);
+                    for (c, lane) in lanes.into_iter().enumerate() {
+                        *(at(out, r, 4 * j + c) as *mut f32) = lane;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The kernel as tract-linalg describes one: its tile, packings (16-byte aligned panels of MR
+/// and NR floats per step of k) and architecture.
+fn kernel() -> Box<dyn MatMatMul> {
+    let mut kernel = DynKernel::<MR, NR, f32>::new(
+        KERNEL_NAME,
+        run_tile,
+        PackedFormat::new(DatumType::F32, MR, 16),
+        PackedFormat::new(DatumType::F32, NR, 16),
+    );
+    kernel.arch = Some(Arch::Wasm32Simd128);
+    kernel.mmm()
+}
+
+/// This build's choice for a product: the 4×8 kernel for float32 products of several columns.
+fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
+    (accumulator == DatumType::F32 && query.n != Some(1)).then_some(KERNEL_NAME)
+}
+
+inventory::submit! {
+    tract_linalg::mmm_routines::MmmRoutine { make: kernel }
+}
+
+inventory::submit! {
+    tract_linalg::mmm_tiers::MmmTier {
+        arch: Some(Arch::Wasm32Simd128),
+        // tract's own wasm tier is 1: this one is asked first.
+        precedence: 2,
+        name: "food-classifier wasm",
+        applies: |_| true,
+        preferred,
+    }
+}
