@@ -79,7 +79,9 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::ScalarSubF(s) => scalar(&mut tile, s, |s, x| f32x4_sub(x, s)),
                 FusedKerSpec::LeakyRelu(s) => {
                     let (s, zero) = (f32x4_splat(s), f32x4_splat(0.0));
-                    each(&mut tile, |x, _, _| v128_bitselect(x, f32x4_mul(s, x), f32x4_gt(x, zero)))
+                    each(&mut tile, |x, _, _| {
+                        v128_bitselect(x, f32x4_mul(s, x), f32x4_gt(x, zero))
+                    })
                 }
                 FusedKerSpec::PerRowMin(p) => per_row(&mut tile, p, |s, x| f32x4_min(s, x)),
                 FusedKerSpec::PerRowMax(p) => per_row(&mut tile, p, |s, x| f32x4_max(s, x)),
@@ -100,11 +102,15 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::RoundingShiftRight(shift, _) => {
                     scalar(&mut tile, 2f32.powi(-(shift as i32)), |s, x| f32x4_mul(s, x))
                 }
-                FusedKerSpec::ShiftLeft(shift) => scalar(&mut tile, 2f32.powi(shift as i32), |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::ShiftLeft(shift) => {
+                    scalar(&mut tile, 2f32.powi(shift as i32), |s, x| f32x4_mul(s, x))
+                }
                 FusedKerSpec::AddUnicast(out) => each(&mut tile, |x, r, j| f32x4_add(x, load(&out, r, j))),
                 FusedKerSpec::AddRowColProducts(rows, cols) => {
                     let cols = cols as *const v128;
-                    each(&mut tile, |x, r, j| madd(x, f32x4_splat(*rows.add(r)), v128_load(cols.add(j))))
+                    each(&mut tile, |x, r, j| {
+                        madd(x, f32x4_splat(*rows.add(r)), v128_load(cols.add(j)))
+                    })
                 }
                 FusedKerSpec::Store(out) => store(&tile, &out),
                 FusedKerSpec::AddMatMul { k, pa, pb, .. } => {
@@ -148,7 +154,10 @@ unsafe fn per_col(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -
 #[inline(always)]
 unsafe fn at(out: &OutputStoreKer, r: usize, c: usize) -> *mut u8 {
     // SAFETY: within the tile tract describes.
-    unsafe { out.ptr.offset(out.row_byte_stride * r as isize + out.col_byte_stride * c as isize) }
+    unsafe {
+        out.ptr
+            .offset(out.row_byte_stride * r as isize + out.col_byte_stride * c as isize)
+    }
 }
 
 /// The four floats of row `r`, columns `4j..4j + 4` of an output tile.
@@ -176,8 +185,8 @@ unsafe fn store(tile: &Tile, out: &OutputStoreKer) {
                 }
             }
         } else if out.row_byte_stride == 4 {
-            for j in 0..NV {
-                let [a0, a1, a2, a3] = [tile[0][j], tile[1][j], tile[2][j], tile[3][j]];
+            let [r0, r1, r2, r3] = tile;
+            for (j, (((&a0, &a1), &a2), &a3)) in r0.iter().zip(r1).zip(r2).zip(r3).enumerate() {
                 let t0 = i32x4_shuffle::<0, 4, 1, 5>(a0, a1);
                 let t1 = i32x4_shuffle::<2, 6, 3, 7>(a0, a1);
                 let t2 = i32x4_shuffle::<0, 4, 1, 5>(a2, a3);

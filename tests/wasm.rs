@@ -212,8 +212,7 @@ fn browser_logits_match_onnxruntime_on_the_same_tensor() {
     struct Reference {
         logits: Vec<f32>,
     }
-    let reference: Reference =
-        serde_json::from_str(include_str!("fixtures/reference_logits.json")).unwrap();
+    let reference: Reference = serde_json::from_str(include_str!("fixtures/reference_logits.json")).unwrap();
     let classifier = food_classifier::Classifier::from_bytes(MODEL, METADATA).unwrap();
     let input = floats(include_bytes!("fixtures/reference_input.bin"));
     let logits = classifier.logits(input).unwrap();
@@ -257,7 +256,10 @@ fn the_wasm_product_kernel_matches_a_plain_product() {
             (product + bias[r]).clamp(0.0, 6.0) + residual[r * n + c]
         };
         let (pack_a, pack_b) = &kernel.packings()[0];
-        let (pa, pb) = (pack_a.prepare_one(&a, 1, 0).unwrap(), pack_b.prepare_one(&b, 0, 1).unwrap());
+        let (pa, pb) = (
+            pack_a.prepare_one(&a, 1, 0).unwrap(),
+            pack_b.prepare_one(&b, 0, 1).unwrap(),
+        );
         let bias = tensor1(&bias);
         // (rows, columns, element stride): the output laid out row-major, column-major, and
         // row-major with a gap after every element.
