@@ -1,16 +1,22 @@
-//! A float32 matrix-product kernel for wasm SIMD shaped for V8's register allocator, and the
-//! dispatch rule that makes tract use it.
+//! Float32 matrix-product kernels for wasm SIMD shaped for V8's register allocator, and the
+//! dispatch rule that makes tract use them.
 //!
 //! tract's wasm kernel for products is an 8×8 tile: sixteen `f32x4` accumulators, which on x86
 //! (sixteen vector registers, the machines most browsers run on) leave none for the operands, so
-//! V8 spills accumulators to the stack on every step of the inner loop. This 4×8 tile keeps eight
-//! accumulators, two operand vectors and one broadcast in registers; it also stores a tile with
-//! whole-vector writes (transposing 4×4 blocks when the output's rows are the contiguous axis)
-//! where tract's writes one float at a time. Matrix products are about 80 % of an inference.
+//! V8 spills accumulators to the stack on every step of the inner loop. Our tile is 4×8: eight
+//! accumulators, two operand vectors and one broadcast stay in registers. It also stores a tile
+//! with whole-vector writes (transposing 4×4 blocks when the output's rows are the contiguous
+//! axis) where tract's writes one float at a time. Matrix products are about 80 % of an inference.
+//!
+//! tract calls a kernel once per tile and does some work around each call; for products with
+//! few steps of k (the expansion layers, k = 16 to 64) that work costs as much as the tile's
+//! arithmetic. The same kernel is therefore also registered 16 and 32 columns wide, running two
+//! or four 4×8 tiles side by side per call, and is picked for those products when their column
+//! count is a multiple of the width (so that no call computes columns that are thrown away).
 //!
 //! Registration goes through tract-linalg's kernel and dispatch registries (`inventory`): the
-//! kernel joins the list of runnable kernels, and a dispatch tier above tract's own wasm tier
-//! names it for every float32 product with more than one column. Matrix-vector products (the
+//! kernels join the list of runnable kernels, and a dispatch tier above tract's own wasm tier
+//! names one for every float32 product with more than one column. Matrix-vector products (the
 //! heads) keep tract's kernels.
 
 use std::arch::wasm32::*;
@@ -21,14 +27,15 @@ use tract_linalg::pack::PackedFormat;
 use tract_linalg::Scaler;
 use tract_onnx::prelude::DatumType;
 
-/// The kernel's name in tract's registry (and in a plan's `Debug` text).
-pub const KERNEL_NAME: &str = "food_wasm_f32_4x8";
+/// The kernels' names in tract's registry (and in a plan's `Debug` text): 4×8, 4×16 and 4×32.
+pub const KERNEL_NAMES: [&str; 3] = ["food_wasm_f32_4x8", "food_wasm_f32_4x16", "food_wasm_f32_4x32"];
 
 /// Rows of a tile (the packed left operand's panel width).
 const MR: usize = 4;
-/// Columns of a tile, as `f32x4` vectors (the packed right operand's panel width is `4 * NV`).
+/// Columns of one 4×8 tile, as `f32x4` vectors.
 const NV: usize = 2;
-const NR: usize = 4 * NV;
+/// Products with at most this many steps of k run several 4×8 tiles per call.
+const SHORT_K: usize = 64;
 
 type Tile = [[v128; NV]; MR];
 
@@ -54,12 +61,30 @@ fn each(tile: &mut Tile, mut f: impl FnMut(v128, usize, usize) -> v128) {
     }
 }
 
-/// Runs one tile's list of operations, as tract's kernels do.
+/// Runs one call's list of operations, as tract's kernels do, on `SUB` 4×8 tiles side by side
+/// (the call's tile is 4 × 8·`SUB`).
 ///
 /// # Safety
 /// `specs` must be a tile program built by tract-linalg for this kernel's geometry (its pointers
-/// valid for a 4×8 tile, its packed panels laid out as [`kernel`] declares).
-unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
+/// valid for a 4 × 8·`SUB` tile, its packed panels laid out as [`kernel`] declares).
+unsafe fn run_tiles<const SUB: usize>(specs: &[FusedKerSpec<f32>]) -> isize {
+    for sub in 0..SUB {
+        // SAFETY: as this function's.
+        unsafe { run_sub_tile::<SUB>(specs, sub) };
+    }
+    0
+}
+
+/// Columns `8·sub .. 8·sub + 8` of a call's tile.
+#[inline(always)]
+unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize) {
+    // The sub-tile's first vector of a row in the call's per-column values and packed panels.
+    let first = sub * NV;
+    let shifted = |out: OutputStoreKer| OutputStoreKer {
+        // SAFETY: within the call's tile.
+        ptr: unsafe { out.ptr.offset(out.col_byte_stride * (4 * first) as isize) },
+        ..out
+    };
     let mut tile: Tile = [[f32x4_splat(0.0); NV]; MR];
     for spec in specs {
         // SAFETY (whole match): every pointer comes from tract for a tile of this geometry.
@@ -69,7 +94,7 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::Clear => each(&mut tile, |_, _, _| f32x4_splat(0.0)),
                 FusedKerSpec::LoadTile(_, rows) => {
                     let p = rows as *const v128;
-                    each(&mut tile, |_, r, j| v128_load(p.add(r * NV + j)))
+                    each(&mut tile, |_, r, j| v128_load(p.add(r * NV * SUB + first + j)))
                 }
                 FusedKerSpec::ScalarMin(s) => scalar(&mut tile, s, |s, x| f32x4_min(s, x)),
                 FusedKerSpec::ScalarMax(s) => scalar(&mut tile, s, |s, x| f32x4_max(s, x)),
@@ -89,12 +114,12 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::PerRowMul(p) => per_row(&mut tile, p, |s, x| f32x4_mul(s, x)),
                 FusedKerSpec::PerRowSub(p) => per_row(&mut tile, p, |s, x| f32x4_sub(s, x)),
                 FusedKerSpec::PerRowSubF(p) => per_row(&mut tile, p, |s, x| f32x4_sub(x, s)),
-                FusedKerSpec::PerColMin(p) => per_col(&mut tile, p, |s, x| f32x4_min(s, x)),
-                FusedKerSpec::PerColMax(p) => per_col(&mut tile, p, |s, x| f32x4_max(s, x)),
-                FusedKerSpec::PerColAdd(p) => per_col(&mut tile, p, |s, x| f32x4_add(s, x)),
-                FusedKerSpec::PerColMul(p) => per_col(&mut tile, p, |s, x| f32x4_mul(s, x)),
-                FusedKerSpec::PerColSub(p) => per_col(&mut tile, p, |s, x| f32x4_sub(s, x)),
-                FusedKerSpec::PerColSubF(p) => per_col(&mut tile, p, |s, x| f32x4_sub(x, s)),
+                FusedKerSpec::PerColMin(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_min(s, x)),
+                FusedKerSpec::PerColMax(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_max(s, x)),
+                FusedKerSpec::PerColAdd(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_add(s, x)),
+                FusedKerSpec::PerColMul(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::PerColSub(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_sub(s, x)),
+                FusedKerSpec::PerColSubF(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_sub(x, s)),
                 FusedKerSpec::QScale(shift, policy, mult) => {
                     let scale = Scaler::from_fuse_params(shift, policy, mult).scale;
                     scalar(&mut tile, scale, |s, x| f32x4_mul(s, x))
@@ -105,18 +130,22 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
                 FusedKerSpec::ShiftLeft(shift) => {
                     scalar(&mut tile, 2f32.powi(shift as i32), |s, x| f32x4_mul(s, x))
                 }
-                FusedKerSpec::AddUnicast(out) => each(&mut tile, |x, r, j| f32x4_add(x, load(&out, r, j))),
+                FusedKerSpec::AddUnicast(out) => {
+                    let out = shifted(out);
+                    each(&mut tile, |x, r, j| f32x4_add(x, load(&out, r, j)))
+                }
                 FusedKerSpec::AddRowColProducts(rows, cols) => {
                     let cols = cols as *const v128;
                     each(&mut tile, |x, r, j| {
                         madd(x, f32x4_splat(*rows.add(r)), v128_load(cols.add(j)))
                     })
                 }
-                FusedKerSpec::Store(out) => store(&tile, &out),
+                FusedKerSpec::Store(out) => store(&tile, &shifted(out)),
                 FusedKerSpec::AddMatMul { k, pa, pb, .. } => {
                     let (a, b) = (pa as *const f32, pb as *const v128);
                     for i in 0..k {
-                        let cols = [v128_load(b.add(i * NV)), v128_load(b.add(i * NV + 1))];
+                        let row = b.add(i * NV * SUB + first);
+                        let cols = [v128_load(row), v128_load(row.add(1))];
                         for (r, row) in tile.iter_mut().enumerate() {
                             let s = v128_load32_splat(a.add(i * MR + r) as *const u32);
                             for (acc, col) in row.iter_mut().zip(cols) {
@@ -128,7 +157,6 @@ unsafe fn run_tile(specs: &[FusedKerSpec<f32>]) -> isize {
             }
         }
     }
-    0
 }
 
 #[inline(always)]
@@ -145,7 +173,7 @@ unsafe fn per_row(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -
 
 #[inline(always)]
 unsafe fn per_col(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -> v128) {
-    // SAFETY: tract passes NR values for the tile's columns.
+    // SAFETY: tract passes a value for each of the call's columns; `values` is this sub-tile's first.
     let values = values as *const v128;
     each(tile, |x, _, j| op(unsafe { v128_load(values.add(j)) }, x))
 }
@@ -214,12 +242,12 @@ unsafe fn store(tile: &Tile, out: &OutputStoreKer) {
     }
 }
 
-/// The kernel as tract-linalg describes one: its tile, packings (16-byte aligned panels of MR
-/// and NR floats per step of k) and architecture.
-fn kernel() -> Box<dyn MatMatMul> {
+/// A kernel as tract-linalg describes one: its tile, packings (16-byte aligned panels of 4 and NR
+/// floats per step of k) and architecture.
+fn kernel<const NR: usize>(name: &str, run: unsafe fn(&[FusedKerSpec<f32>]) -> isize) -> Box<dyn MatMatMul> {
     let mut kernel = DynKernel::<MR, NR, f32>::new(
-        KERNEL_NAME,
-        run_tile,
+        name,
+        run,
         PackedFormat::new(DatumType::F32, MR, 16),
         PackedFormat::new(DatumType::F32, NR, 16),
     );
@@ -227,13 +255,31 @@ fn kernel() -> Box<dyn MatMatMul> {
     kernel.mmm()
 }
 
-/// This build's choice for a product: the 4×8 kernel for float32 products of several columns.
+/// This build's choice for a float32 product of several columns: the widest of our kernels whose
+/// width divides the column count when k is short, the 4×8 kernel otherwise.
 fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
-    (accumulator == DatumType::F32 && query.n != Some(1)).then_some(KERNEL_NAME)
+    if accumulator != DatumType::F32 || query.n == Some(1) {
+        return None;
+    }
+    let [narrow, wide, widest] = KERNEL_NAMES;
+    let short = query.k.is_some_and(|k| k <= SHORT_K);
+    Some(match query.n {
+        Some(n) if short && n % 32 == 0 => widest,
+        Some(n) if short && n % 16 == 0 => wide,
+        _ => narrow,
+    })
 }
 
 inventory::submit! {
-    tract_linalg::mmm_routines::MmmRoutine { make: kernel }
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<8>(KERNEL_NAMES[0], run_tiles::<1>) }
+}
+
+inventory::submit! {
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<16>(KERNEL_NAMES[1], run_tiles::<2>) }
+}
+
+inventory::submit! {
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<32>(KERNEL_NAMES[2], run_tiles::<4>) }
 }
 
 inventory::submit! {

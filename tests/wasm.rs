@@ -225,28 +225,69 @@ fn browser_logits_match_onnxruntime_on_the_same_tensor() {
     }
 }
 
-/// The engine's own wasm matrix-product kernel, run by tract-linalg on products whose sizes are
-/// not multiples of its 4×8 tile, with a bias per row, ReLU6, a residual added and the result
-/// stored three ways (rows contiguous, columns contiguous, neither), against a plain product.
+/// The engine's own wasm matrix-product kernels (4×8, and 4×16 and 4×32 as two and four 4×8
+/// tiles per call), run by tract-linalg on products whose sizes are not multiples of their tiles,
+/// with a bias per row, ReLU6, a residual added and the result stored three ways (rows
+/// contiguous, columns contiguous, neither), against a plain product.
 #[wasm_bindgen_test]
-fn the_wasm_product_kernel_matches_a_plain_product() {
-    use food_classifier::wasm_matmul::KERNEL_NAME;
-    use tract_linalg::mmm::{AsInputValue, FusedSpec};
-    use tract_linalg::BinOp;
+fn the_wasm_product_kernels_match_a_plain_product() {
+    use food_classifier::wasm_matmul::KERNEL_NAMES;
     use tract_onnx::prelude::*;
 
-    let kernel = tract_linalg::mmm_routines::declared()
-        .map(|routine| (routine.make)())
-        .find(|kernel| kernel.name() == KERNEL_NAME)
-        .expect("the kernel is registered");
     let dispatch = tract_linalg::MmmDispatch::native();
     assert_eq!(
         dispatch.tiers().first().map(|tier| tier.name),
         Some("food-classifier wasm"),
-        "the kernel's tier is asked first"
+        "the kernels' tier is asked first"
     );
+    let tier = dispatch.tiers()[0];
+    let choice = |k: usize, n: usize| {
+        let query = tract_linalg::mmm::Query {
+            weight: tract_linalg::WeightType::Plain(f32::datum_type()),
+            activation: f32::datum_type(),
+            accumulators: tvec![f32::datum_type()],
+            store: None,
+            allow_extractor: false,
+            m: Some(3136),
+            k: Some(k),
+            n: Some(n),
+        };
+        (tier.preferred)(&tract_linalg::isa::native(), f32::datum_type(), &query, &[])
+    };
+    let [narrow, wide, widest] = KERNEL_NAMES.map(Some);
+    assert_eq!(choice(16, 96), widest, "short k, 32 divides n");
+    assert_eq!(choice(24, 144), wide, "short k, 16 divides n");
+    assert_eq!(choice(64, 196), narrow, "short k, neither divides n");
+    assert_eq!(choice(144, 96), narrow, "long k");
+    assert_eq!(
+        choice(1280, 1),
+        None,
+        "matrix-vector products keep tract's kernels"
+    );
+    for name in KERNEL_NAMES {
+        let kernel = tract_linalg::mmm_routines::declared()
+            .map(|routine| (routine.make)())
+            .find(|kernel| kernel.name() == name)
+            .unwrap_or_else(|| panic!("{name} is registered"));
+        products_match(&*kernel);
+    }
+}
+
+fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
+    use tract_linalg::mmm::{AsInputValue, FusedSpec};
+    use tract_linalg::BinOp;
+    use tract_onnx::prelude::*;
+
+    let name = kernel.name().to_string();
     let value = |i: usize, scale: usize| ((i * 37 + scale) % 23) as f32 / 7.0 - 1.5;
-    for (m, k, n) in [(4, 1, 8), (13, 7, 19), (96, 16, 49), (5, 33, 3)] {
+    for (m, k, n) in [
+        (4, 1, 8),
+        (13, 7, 19),
+        (96, 16, 49),
+        (5, 33, 3),
+        (9, 16, 64),
+        (12, 24, 48),
+    ] {
         let a = Tensor::from_shape(&[m, k], &(0..m * k).map(|i| value(i, 1)).collect::<Vec<_>>()).unwrap();
         let b = Tensor::from_shape(&[k, n], &(0..k * n).map(|i| value(i, 2)).collect::<Vec<_>>()).unwrap();
         let bias: Vec<f32> = (0..m).map(|i| value(i, 3)).collect();
@@ -302,7 +343,7 @@ fn the_wasm_product_kernel_matches_a_plain_product() {
                     let (got, want) = (found[r * row_stride + c * col_stride], expected(r, c));
                     assert!(
                         (got - want).abs() < 1e-4,
-                        "{m}x{k}x{n}, strides {row_stride}/{col_stride}: [{r}][{c}] {got} vs {want}"
+                        "{name}, {m}x{k}x{n}, strides {row_stride}/{col_stride}: [{r}][{c}] {got} vs {want}"
                     );
                 }
             }
