@@ -2,6 +2,8 @@
 //! every kind of bad input, and the not-food head of a two-output model.
 
 mod common;
+#[path = "common/reference.rs"]
+mod reference;
 
 use std::path::{Path, PathBuf};
 
@@ -12,6 +14,7 @@ use food_classifier::{Classifier, ClassifyError};
 use serde::Deserialize;
 
 use common::{flagging_metadata, metadata, two_output_onnx, SHIPPED_ONNX, TEST_HEAD};
+use reference::{assert_matches_reference, floats, reference_input};
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
@@ -27,13 +30,6 @@ fn classifier() -> Classifier {
     Classifier::from_bytes(&onnx, &meta).unwrap()
 }
 
-fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 #[derive(Deserialize)]
 struct Golden {
     file: String,
@@ -44,21 +40,8 @@ struct Golden {
 
 #[test]
 fn tract_logits_match_onnxruntime_on_the_same_tensor() {
-    #[derive(Deserialize)]
-    struct Reference {
-        logits: Vec<f32>,
-    }
-    let reference: Reference = serde_json::from_slice(&fixture("reference_logits.json")).unwrap();
-    let logits = classifier()
-        .logits(floats(&fixture("reference_input.bin")))
-        .unwrap();
-    assert_eq!(logits.len(), reference.logits.len());
-    for (i, (ours, theirs)) in logits.iter().zip(&reference.logits).enumerate() {
-        assert!(
-            (ours - theirs).abs() < 1e-3,
-            "logit {i}: tract {ours} vs onnxruntime {theirs}"
-        );
-    }
+    let logits = classifier().logits(reference_input()).unwrap();
+    assert_matches_reference(&logits, "tract");
 }
 
 #[test]

@@ -4,10 +4,13 @@
 #![cfg(target_arch = "wasm32")]
 
 mod common;
+#[path = "common/reference.rs"]
+mod reference;
 
 use common::{flagging_metadata, metadata, two_output_onnx, SHIPPED_ONNX as MODEL};
 use food_classifier::wasm::FoodClassifier;
 use js_sys::{Array, Reflect};
+use reference::{assert_matches_reference, reference_input};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
@@ -198,31 +201,11 @@ fn model_setup_reports_each_step_in_the_browser() {
     assert!(declutter > 0.0, "declutter took {declutter} ms");
 }
 
-/// Little-endian float32s, as the reference tensor is stored.
-fn floats(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect()
-}
-
 #[wasm_bindgen_test]
 fn browser_logits_match_onnxruntime_on_the_same_tensor() {
-    #[derive(serde::Deserialize)]
-    struct Reference {
-        logits: Vec<f32>,
-    }
-    let reference: Reference = serde_json::from_str(include_str!("fixtures/reference_logits.json")).unwrap();
     let classifier = food_classifier::Classifier::from_bytes(MODEL, METADATA).unwrap();
-    let input = floats(include_bytes!("fixtures/reference_input.bin"));
-    let logits = classifier.logits(input).unwrap();
-    assert_eq!(logits.len(), reference.logits.len());
-    for (i, (ours, theirs)) in logits.iter().zip(&reference.logits).enumerate() {
-        assert!(
-            (ours - theirs).abs() < 1e-3,
-            "logit {i}: wasm {ours} vs onnxruntime {theirs}"
-        );
-    }
+    let logits = classifier.logits(reference_input()).unwrap();
+    assert_matches_reference(&logits, "wasm");
 }
 
 /// The engine's own wasm matrix-product kernels (4×8, and 4×16 and 4×32 as two and four 4×8
