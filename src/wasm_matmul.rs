@@ -135,7 +135,7 @@ unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize
                     each(&mut tile, |x, r, j| f32x4_add(x, load(&out, r, j)))
                 }
                 FusedKerSpec::AddRowColProducts(rows, cols) => {
-                    let cols = cols as *const v128;
+                    let cols = (cols as *const v128).add(first);
                     each(&mut tile, |x, r, j| {
                         madd(x, f32x4_splat(*rows.add(r)), v128_load(cols.add(j)))
                     })

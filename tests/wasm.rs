@@ -210,8 +210,8 @@ fn browser_logits_match_onnxruntime_on_the_same_tensor() {
 
 /// The engine's own wasm matrix-product kernels (4×8, and 4×16 and 4×32 as two and four 4×8
 /// tiles per call), run by tract-linalg on products whose sizes are not multiples of their tiles,
-/// with a bias per row, ReLU6, a residual added and the result stored three ways (rows
-/// contiguous, columns contiguous, neither), against a plain product.
+/// with a bias per row and per column, a rank-one term, ReLU6, a residual added and the result
+/// stored three ways (rows contiguous, columns contiguous, neither), against a plain product.
 #[wasm_bindgen_test]
 fn the_wasm_product_kernels_match_a_plain_product() {
     use food_classifier::wasm_matmul::KERNEL_NAMES;
@@ -275,9 +275,15 @@ fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
         let b = Tensor::from_shape(&[k, n], &(0..k * n).map(|i| value(i, 2)).collect::<Vec<_>>()).unwrap();
         let bias: Vec<f32> = (0..m).map(|i| value(i, 3)).collect();
         let residual: Vec<f32> = (0..m * n).map(|i| value(i, 4)).collect();
+        let (per_column, row_factors, column_factors): (Vec<f32>, Vec<f32>, Vec<f32>) = (
+            (0..n).map(|i| value(i, 5)).collect(),
+            (0..m).map(|i| value(i, 6)).collect(),
+            (0..n).map(|i| value(i, 7)).collect(),
+        );
         let expected = |r: usize, c: usize| {
             let product: f32 = (0..k).map(|i| value(r * k + i, 1) * value(i * n + c, 2)).sum();
-            (product + bias[r]).clamp(0.0, 6.0) + residual[r * n + c]
+            let sum = product + bias[r] + per_column[c] + row_factors[r] * column_factors[c];
+            sum.clamp(0.0, 6.0) + residual[r * n + c]
         };
         let (pack_a, pack_b) = &kernel.packings()[0];
         let (pa, pb) = (
@@ -285,6 +291,11 @@ fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
             pack_b.prepare_one(&b, 0, 1).unwrap(),
         );
         let bias = tensor1(&bias);
+        let (per_column, row_factors, column_factors) = (
+            tensor1(&per_column),
+            tensor1(&row_factors),
+            tensor1(&column_factors),
+        );
         // (rows, columns, element stride): the output laid out row-major, column-major, and
         // row-major with a gap after every element.
         for (row_stride, col_stride, spread) in [(n, 1, 1), (1, m, 1), (2 * n, 2, 2)] {
@@ -312,6 +323,8 @@ fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
                         packing: 0,
                     },
                     FusedSpec::BinPerRow(bias.view(), BinOp::Add),
+                    FusedSpec::BinPerCol(per_column.view(), BinOp::Add),
+                    FusedSpec::AddRowColProducts(&row_factors, &column_factors),
                     FusedSpec::BinScalar(&zero, BinOp::Max),
                     FusedSpec::BinScalar(&six, BinOp::Min),
                     FusedSpec::AddUnicast(add),
