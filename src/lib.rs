@@ -3,8 +3,8 @@
 //! [`Classifier`] loads an ONNX model plus its `model.json` once and classifies encoded photos
 //! ([`Classifier::classify_image`]) or browser-decoded RGBA pixels ([`Classifier::classify_rgba`]).
 //! One photo's classification stays within [`budget::MEMORY_BUDGET`], whatever the file declares.
-//! Nothing in this core knows about wasm; `wasm` (the thin shell) and `wasm_matmul` (a product
-//! kernel tract runs in the browser) are compiled only for wasm32.
+//! Nothing in this core knows about wasm; `wasm` (the thin shell) and `wasm_matmul` (the product
+//! kernels tract runs in the browser) are compiled only for wasm32.
 
 pub mod budget;
 pub mod classifier;
