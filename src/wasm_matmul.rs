@@ -114,12 +114,12 @@ unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize
                 FusedKerSpec::PerRowMul(p) => per_row(&mut tile, p, |s, x| f32x4_mul(s, x)),
                 FusedKerSpec::PerRowSub(p) => per_row(&mut tile, p, |s, x| f32x4_sub(s, x)),
                 FusedKerSpec::PerRowSubF(p) => per_row(&mut tile, p, |s, x| f32x4_sub(x, s)),
-                FusedKerSpec::PerColMin(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_min(s, x)),
-                FusedKerSpec::PerColMax(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_max(s, x)),
-                FusedKerSpec::PerColAdd(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_add(s, x)),
-                FusedKerSpec::PerColMul(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_mul(s, x)),
-                FusedKerSpec::PerColSub(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_sub(s, x)),
-                FusedKerSpec::PerColSubF(p) => per_col(&mut tile, p.add(4 * first), |s, x| f32x4_sub(x, s)),
+                FusedKerSpec::PerColMin(p) => per_col(&mut tile, p, first, |s, x| f32x4_min(s, x)),
+                FusedKerSpec::PerColMax(p) => per_col(&mut tile, p, first, |s, x| f32x4_max(s, x)),
+                FusedKerSpec::PerColAdd(p) => per_col(&mut tile, p, first, |s, x| f32x4_add(s, x)),
+                FusedKerSpec::PerColMul(p) => per_col(&mut tile, p, first, |s, x| f32x4_mul(s, x)),
+                FusedKerSpec::PerColSub(p) => per_col(&mut tile, p, first, |s, x| f32x4_sub(s, x)),
+                FusedKerSpec::PerColSubF(p) => per_col(&mut tile, p, first, |s, x| f32x4_sub(x, s)),
                 FusedKerSpec::QScale(shift, policy, mult) => {
                     let scale = Scaler::from_fuse_params(shift, policy, mult).scale;
                     scalar(&mut tile, scale, |s, x| f32x4_mul(s, x))
@@ -172,9 +172,9 @@ unsafe fn per_row(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -
 }
 
 #[inline(always)]
-unsafe fn per_col(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -> v128) {
-    // SAFETY: tract passes a value for each of the call's columns; `values` is this sub-tile's first.
-    let values = values as *const v128;
+unsafe fn per_col(tile: &mut Tile, values: *const f32, first: usize, op: impl Fn(v128, v128) -> v128) {
+    // SAFETY: tract passes a value for each of the call's columns; the sub-tile's start at `first`.
+    let values = unsafe { (values as *const v128).add(first) };
     each(tile, |x, _, j| op(unsafe { v128_load(values.add(j)) }, x))
 }
 

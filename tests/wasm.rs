@@ -217,13 +217,11 @@ fn the_wasm_product_kernels_match_a_plain_product() {
     use food_classifier::wasm_matmul::KERNEL_NAMES;
     use tract_onnx::prelude::*;
 
-    let dispatch = tract_linalg::MmmDispatch::native();
+    let tier = tract_linalg::MmmDispatch::native().tiers()[0];
     assert_eq!(
-        dispatch.tiers().first().map(|tier| tier.name),
-        Some("food-classifier wasm"),
+        tier.name, "food-classifier wasm",
         "the kernels' tier is asked first"
     );
-    let tier = dispatch.tiers()[0];
     let choice = |k: usize, n: usize| {
         let query = tract_linalg::mmm::Query {
             weight: tract_linalg::WeightType::Plain(f32::datum_type()),
