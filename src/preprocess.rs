@@ -105,10 +105,28 @@ impl AxisTaps {
             }
             starts.push(first);
         }
+        // The filter's width allows a tap more than an enlargement or an unscaled axis ever
+        // weighs (one tap of weight 1 when unscaled): trailing taps that are zero for every
+        // output are dropped, so the passes do not multiply by them.
+        let used = (0..count)
+            .map(|k| {
+                let row = &weights[k * taps..(k + 1) * taps];
+                row.iter().rposition(|&w| w != 0.0).map_or(0, |last| last + 1)
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        if used < taps {
+            weights = weights
+                .chunks_exact(taps)
+                .flat_map(|row| &row[..used])
+                .copied()
+                .collect();
+        }
         AxisTaps {
             starts,
             weights,
-            taps,
+            taps: used,
         }
     }
 
@@ -141,15 +159,10 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
     let mut filtered_to = 0;
     let filter_row = |y: usize, out_row: &mut [f32]| {
         let line = &pixels.data[y * width * channels..(y + 1) * width * channels];
-        for (x, out) in out_row.chunks_exact_mut(3).enumerate() {
-            let (start, weights) = cols.for_output(x);
-            let mut acc = [0f32; 3];
-            for (w, px) in weights.iter().zip(line[start * channels..].chunks(channels)) {
-                acc[0] += w * f32::from(px[0]);
-                acc[1] += w * f32::from(px[1]);
-                acc[2] += w * f32::from(px[2]);
-            }
-            out.copy_from_slice(&acc);
+        if channels == 4 {
+            filter_line::<4>(line, &cols, out_row);
+        } else {
+            filter_line::<3>(line, &cols, out_row);
         }
     };
 
@@ -173,18 +186,38 @@ pub fn to_input_tensor(pixels: &PixelView, contract: &InputContract) -> Vec<f32>
             let src = &ring[slot * row_len..(slot + 1) * row_len];
             acc.iter_mut().zip(src).for_each(|(a, s)| *a += w * s);
         }
-        for (x, px) in acc.chunks_exact(3).enumerate() {
+        if nhwc {
+            let out = &mut tensor[y * row_len..(y + 1) * row_len];
+            for (o, a) in out.chunks_exact_mut(3).zip(acc.chunks_exact(3)) {
+                for c in 0..3 {
+                    o[c] = a[c] * gain[c] - bias[c];
+                }
+            }
+        } else {
             for c in 0..3 {
-                let at = if nhwc {
-                    (y * cw + x) * 3 + c
-                } else {
-                    c * plane + y * cw + x
-                };
-                tensor[at] = px[c] * gain[c] - bias[c];
+                let out = &mut tensor[c * plane + y * cw..c * plane + (y + 1) * cw];
+                for (o, a) in out.iter_mut().zip(acc.chunks_exact(3)) {
+                    *o = a[c] * gain[c] - bias[c];
+                }
             }
         }
     }
     tensor
+}
+
+/// One row of interleaved `C`-channel pixels filtered horizontally into RGB floats.
+fn filter_line<const C: usize>(line: &[u8], cols: &AxisTaps, out_row: &mut [f32]) {
+    let pixels: &[[u8; C]] = line.as_chunks::<C>().0;
+    for (x, out) in out_row.chunks_exact_mut(3).enumerate() {
+        let (start, weights) = cols.for_output(x);
+        let mut acc = [0f32; 3];
+        for (w, px) in weights.iter().zip(&pixels[start..]) {
+            acc[0] += w * f32::from(px[0]);
+            acc[1] += w * f32::from(px[1]);
+            acc[2] += w * f32::from(px[2]);
+        }
+        out.copy_from_slice(&acc);
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +250,19 @@ mod tests {
         assert_eq!(crop_offset(227, 224), 2); // 1.5 -> 2
         assert_eq!(crop_offset(229, 224), 2); // 2.5 -> 2
         assert_eq!(crop_offset(298, 224), 37);
+    }
+
+    #[test]
+    fn taps_that_never_weigh_are_dropped() {
+        let unscaled = AxisTaps::bilinear(240, 240, 8, 224);
+        assert_eq!(unscaled.taps, 1);
+        assert!(unscaled.weights.iter().all(|&w| w == 1.0));
+        assert_eq!(unscaled.for_output(0).0, 8);
+        assert_eq!(AxisTaps::bilinear(224, 240, 8, 224).taps, 2);
+        // Halving weighs four input samples, one fewer than the filter's width of five.
+        let halved = AxisTaps::bilinear(480, 240, 8, 224);
+        assert_eq!(halved.taps, 4);
+        assert_eq!(halved.for_output(0).1, [0.125, 0.375, 0.375, 0.125]);
     }
 
     #[test]
