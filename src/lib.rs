@@ -3,8 +3,9 @@
 //! [`Classifier`] loads an ONNX model plus its `model.json` once and classifies encoded photos
 //! ([`Classifier::classify_image`]) or browser-decoded RGBA pixels ([`Classifier::classify_rgba`]).
 //! One photo's classification stays within [`budget::MEMORY_BUDGET`], whatever the file declares.
-//! Nothing in this core knows about wasm; `wasm` (the thin shell) and `wasm_matmul` (the product
-//! kernels tract runs in the browser) are compiled only for wasm32.
+//! Nothing in this core knows about wasm; `wasm` (the thin shell), `wasm_matmul` and
+//! `wasm_depthwise` (the product and depthwise kernels tract runs in the browser) are compiled
+//! only for wasm32.
 
 pub mod budget;
 pub mod classifier;
@@ -24,6 +25,8 @@ mod stored_weights;
 mod awake_pool;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod wasm_depthwise;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod wasm_matmul;
 

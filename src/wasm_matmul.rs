@@ -41,7 +41,7 @@ type Tile = [[v128; NV]; MR];
 
 /// `acc + a * b`, fused where the build has relaxed SIMD.
 #[inline(always)]
-fn madd(acc: v128, a: v128, b: v128) -> v128 {
+pub(crate) fn madd(acc: v128, a: v128, b: v128) -> v128 {
     #[cfg(target_feature = "relaxed-simd")]
     {
         f32x4_relaxed_madd(a, b, acc)

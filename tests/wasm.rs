@@ -254,6 +254,69 @@ fn the_wasm_product_kernels_match_a_plain_product() {
     }
 }
 
+/// The engine's depthwise kernel is the one tract picks in the browser, and matches a plain loop:
+/// a 3×3 filter (the path that keeps it in registers) and an edge zone's four taps, over channel
+/// counts that are and are not multiples of four, with strided inputs, filters and outputs.
+#[wasm_bindgen_test]
+fn the_wasm_depthwise_kernel_matches_a_plain_loop() {
+    use food_classifier::wasm_depthwise::{depthwise_c, KERNEL_NAME};
+    use tract_linalg::routines::{best_for, Func};
+    use tract_onnx::prelude::*;
+
+    let picked = best_for(Func::DepthwiseC, DatumType::F32, &tract_linalg::isa::native());
+    assert_eq!(picked.map(|routine| routine.name()), Some(KERNEL_NAME));
+    let value = |i: usize| (i * 7919 % 1013) as f32 / 1013.0 - 0.5;
+    for channels in [4, 16, 37] {
+        // Four input rows of nine positions; the filter's taps `channels + 3` apart.
+        let row = 9 * channels;
+        let input: Vec<f32> = (0..4 * row).map(value).collect();
+        let k_stride = channels + 3;
+        let filter: Vec<f32> = (0..9 * k_stride).map(|i| value(i + 17)).collect();
+        let bias: Vec<f32> = (0..channels).map(|i| value(i + 99)).collect();
+        let full: Vec<(usize, usize)> = (0..9).map(|t| (t, t / 3 * row + t % 3 * channels)).collect();
+        let edge = vec![(4, 0), (5, channels), (7, row), (8, row + channels)];
+        // The full filter at stride 2, the edge zone at stride 1.
+        for (zone, len, in_stride) in [(&full, 3, 2 * channels), (&edge, 4, channels)] {
+            let (taps, offsets): (Vec<usize>, Vec<isize>) =
+                zone.iter().map(|&(t, o)| (t, o as isize)).unzip();
+            let out_stride = channels + 2;
+            let mut output = vec![f32::NAN; len * out_stride];
+            unsafe {
+                depthwise_c(
+                    input.as_ptr(),
+                    output.as_mut_ptr(),
+                    filter.as_ptr(),
+                    &taps,
+                    &offsets,
+                    bias.as_ptr(),
+                    channels,
+                    k_stride,
+                    len,
+                    in_stride as isize,
+                    out_stride as isize,
+                );
+            }
+            for i in 0..len {
+                for c in 0..channels {
+                    let want = bias[c]
+                        + zone
+                            .iter()
+                            .map(|&(t, o)| filter[t * k_stride + c] * input[i * in_stride + o + c])
+                            .sum::<f32>();
+                    let got = output[i * out_stride + c];
+                    assert!(
+                        (got - want).abs() < 1e-5,
+                        "{channels} channels, {} taps, position {i}, channel {c}: {got} vs {want}",
+                        zone.len()
+                    );
+                }
+                let gap = &output[i * out_stride + channels..(i + 1) * out_stride];
+                assert!(gap.iter().all(|v| v.is_nan()), "written between positions");
+            }
+        }
+    }
+}
+
 fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
     use tract_linalg::mmm::{AsInputValue, FusedSpec};
     use tract_linalg::BinOp;
