@@ -184,22 +184,18 @@ try {
 }
 
 /**
- * Cold starts of the page's build: `loads` fresh loads of the bench page in `context`, each with
- * the files in its HTTP cache. A load counts only when the load before it ran the same build: the
- * first load fills the caches, and where it finds the pool no faster, the next visit is the first
- * of the one-thread build. After each load the page stays open a few seconds, as a visitor's does:
- * Chromium writes a module's optimised code to its code cache once no new code has been optimised
- * for 2 s.
+ * Cold starts of the page's build: fresh loads of the bench page in `context`, each with the
+ * files in its HTTP cache; load 0 only fills the caches and is not counted. After each load the
+ * page stays open a few seconds, as a visitor's does: Chromium writes a module's optimised code
+ * to its code cache once no new code has been optimised for 2 s.
  */
 async function coldStarts(context, urls, loads) {
   const page = reportErrors(await context.newPage());
   const runs = [];
-  let previous = null;
-  for (let i = 0; runs.length < loads && i < loads + 3; i++) {
+  for (let i = 0; i <= loads; i++) {
     await page.goto(`${server.url}/bench/page.html`);
     const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
-    if (r.build === previous) runs.push(r);
-    previous = r.build;
+    if (i > 0) runs.push(r);
     await page.waitForTimeout(3000);
   }
   await page.close();
@@ -215,9 +211,6 @@ function reportErrors(page) {
 
 function coldSummary(runs) {
   return {
-    // The build the counted loads ran: the threaded one, or the one-thread build where the first
-    // load found the pool no faster.
-    build: runs[0].build,
     total: summary(runs.map((r) => r.totalMs)),
     fetch_compile: summary(runs.map((r) => r.fetchCompileMs)),
     model_load: summary(runs.map((r) => r.modelLoadMs)),

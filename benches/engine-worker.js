@@ -1,8 +1,8 @@
 // One build of our engine in a dedicated worker, as the page runs it (a threaded build must: only
 // a worker may block while its pool computes). Messages in: {type:'load', glue, wasm, modelUrl,
-// metaUrl}, then for a threaded build {type:'pool', threads} and perhaps {type:'choose'}, and
-// {type:'run', rgba, width, height}; each answers with its timings.
-import { choosePoolFor, loadEngine, startPool } from '/dist/js/engine-load.js';
+// metaUrl}, then for a threaded build {type:'pool', threads}, and {type:'run', rgba, width,
+// height}; each answers with its timings.
+import { loadEngine, startPool } from '/dist/js/engine-load.js';
 
 let engine = null;
 let classifier = null;
@@ -23,8 +23,6 @@ const handlers = {
     await startPool(engine, threads);
     return { poolStartMs: performance.now() - t0 };
   },
-  // Once the pool has started, the page's measurement of it against one thread.
-  choose: () => choosePoolFor(engine, classifier),
   run({ rgba, width, height }) {
     const t0 = performance.now();
     const r = classifier.classifyRgba(rgba, width, height, 1);

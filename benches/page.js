@@ -3,7 +3,6 @@
 // benches/bench.mjs calls these through window.bench and does the statistics.
 
 import { decodeToRgba } from '/dist/js/decode.js';
-import { recallPoolVerdict, rememberPoolVerdict } from '/dist/js/pool-verdict.js';
 import '/dist/js/engine-build.js';
 
 /** Our builds this browser can run, by name (`engineBuild`'s answers), and the one the real page picks. */
@@ -79,19 +78,12 @@ function toTensor(rgba, side, input) {
  * here on its own and not counted). Call on a fresh page.
  */
 async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
-  // As the real page: the build an earlier visit's pool verdict points to, and after a threaded
-  // build's pool has started, its measurement against one thread, kept for the next visit.
-  const verdictFor = { version: 'bench', threads: runnableBuilds.threads?.threads };
-  const earlier = runnableBuilds.threads ? recallPoolVerdict(verdictFor) : null;
-  const build = self.engineBuild(undefined, { poolSlower: earlier?.pool === false });
-  const ours = await loadOurs(pkg, build, modelUrl, metaUrl);
+  const ours = await loadOurs(pkg, pageBuild, modelUrl, metaUrl);
   const side = ours.meta.input.shape[3];
   const rgba = await inputPixels(photoUrl, side);
   const first = await classifyIn(ours, rgba, side, side);
-  const { poolStartMs } = await startPoolOf(ours, build);
-  if (build.threads > 1) rememberPoolVerdict(await ours.call('choose'), verdictFor);
+  const { poolStartMs } = await startPoolOf(ours, pageBuild);
   return {
-    build: build.name,
     fetchCompileMs: ours.fetchCompileMs,
     modelLoadMs: ours.modelLoadMs,
     setupSteps: ours.setupSteps,

@@ -36,7 +36,6 @@ export function report(r) {
     tfjs_wasm_threads_ms: tfjsThreaded?.wall.median_ms ?? null,
     tfjs_wasm_threads_p90_ms: tfjsThreaded?.wall.p90_ms ?? null,
     cold_start_ms: r.cold.total.median_ms,
-    cold_start_build: r.cold.build,
     cold_start_private_ms: r.cold_private.total.median_ms,
     e2e_12mp_ms: e2e.median_ms,
     e2e_12mp_p90_ms: e2e.p90_ms,
@@ -62,7 +61,7 @@ export function report(r) {
   const row = (name, s, note = '') => `${name.padEnd(44)}${fmt(s?.median_ms).padStart(11)}${fmt(s?.p90_ms).padStart(11)}  ${note}`;
   // wasm + model + first inference, and its parts.
   const coldRow = (name, c) => row(name, c.total,
-    `(${c.build}: fetch+compile ${fmt(c.fetch_compile.median_ms)}, model ${fmt(c.model_load.median_ms)}, first ${fmt(c.first_inference.median_ms)}; pool after ready ${fmt(c.pool_start.median_ms)})`);
+    `(fetch+compile ${fmt(c.fetch_compile.median_ms)}, model ${fmt(c.model_load.median_ms)}, first ${fmt(c.first_inference.median_ms)}; pool after ready ${fmt(c.pool_start.median_ms)})`);
   const lines = [
     '',
     `${'same model, one thread unless named'.padEnd(44)}${'median'.padStart(11)}${'p90'.padStart(11)}`,

@@ -17,49 +17,11 @@ async function pageIsolated() {
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    // Only the engine build this browser will run, and a build an earlier version saved on request
-    // (the one-thread build where the pool was no faster): the others are never downloaded.
+    // Only the engine build this browser will run: the others are never downloaded.
     const unused = new Set(self.engineBuild(undefined, { isolated: await pageIsolated() }).others);
-    for (const path of await savedEarlier()) unused.delete(path);
     const files = PRECACHE.files.filter((file) => !unused.has(file.split('?')[0]));
     await (await caches.open(CACHE)).addAll(files);
     await self.skipWaiting();
-  })());
-});
-
-/** The site files (paths from the site's root, no version) that earlier versions' caches hold. */
-async function savedEarlier() {
-  const paths = [];
-  for (const key of await caches.keys()) {
-    if (!key.startsWith('food-classifier-') || key === CACHE) continue;
-    for (const request of await (await caches.open(key)).keys()) {
-      paths.push(new URL(request.url).pathname.slice(new URL(self.registration.scope).pathname.length));
-    }
-  }
-  return paths;
-}
-
-// A page may ask for a precache file that install left out (`{type: 'keep', paths}`, paths from
-// the site's root without the version, and a port for the answer `{ok}` or `{ok: false, error}`):
-// the one-thread engine build, once the page has found that the threaded build's pool is no
-// faster on this device and loads that build from then on. Only files of the precache list are
-// taken; one already saved is not downloaded again.
-self.addEventListener('message', (event) => {
-  if (event.data?.type !== 'keep' || !Array.isArray(event.data.paths)) return;
-  const wanted = new Set(event.data.paths);
-  const files = PRECACHE.files.filter((file) => wanted.has(file.split('?')[0]));
-  const [reply] = event.ports;
-  event.waitUntil((async () => {
-    try {
-      if (files.length < wanted.size) throw new Error(`not site files: ${[...wanted].join(', ')}`);
-      const cache = await caches.open(CACHE);
-      for (const file of files) {
-        if (!(await cache.match(file))) await cache.add(file);
-      }
-      reply?.postMessage({ ok: true });
-    } catch (error) {
-      reply?.postMessage({ ok: false, error: error?.message || String(error) });
-    }
   })());
 });
 

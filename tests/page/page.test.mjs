@@ -16,25 +16,6 @@ async function newContext(options = {}) {
 
 const text = (page, id) => page.getByTestId(id).textContent();
 
-/**
- * The engine builds' wasm files in the page's offline caches (paths, sorted), once there are
- * `atLeast` of them or 30 s have passed: a file saved after install arrives in the background.
- */
-async function cachedWasm(page, atLeast = 1) {
-  const list = () => page.evaluate(async () => {
-    const names = [];
-    for (const key of await caches.keys()) {
-      for (const request of await (await caches.open(key)).keys()) names.push(new URL(request.url).pathname);
-    }
-    return names.filter((name) => name.endsWith('.wasm')).sort();
-  });
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
-    const names = await list();
-    if (names.length >= atLeast) return names;
-  }
-  return list();
-}
-
 async function expectTop(page, label) {
   assert.equal(await text(page, 'top-label'), label);
   assert.match(await text(page, 'top-probability'), /^\d{1,3}\.\d%$/);
@@ -176,7 +157,6 @@ describe('the food classifier page', () => {
     // A threaded build is ready on one thread and says so; its pool starts after ready and is
     // timed against one thread, and photos then run on the faster, as the page says.
     let threads = build.threads;
-    let poolSlower = false;
     if (build.threads > 1) {
       await page.waitForFunction(() => /ms$/.test(document.querySelector('[data-testid="pool-ms"]').textContent),
         null, { timeout: 60_000 });
@@ -189,7 +169,6 @@ describe('the food classifier page', () => {
       if (verdict === 'faster') assert.ok(poolMs < oneMs, `${poolMs} ms on the pool against ${oneMs} on one`);
       else assert.ok(poolMs > 0.9 * oneMs, `${poolMs} ms on the pool against ${oneMs} on one`);
       threads = verdict === 'faster' ? build.threads : 1;
-      poolSlower = verdict !== 'faster';
     }
     assert.equal(await text(page, 'engine'), engineText(build.simd, threads));
     await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
@@ -197,9 +176,14 @@ describe('the food classifier page', () => {
     const probability = await text(page, 'top-probability');
 
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
-    // Where the pool was no faster, the next visit loads the one-thread build: it is saved too.
-    const saved = [`/${build.wasm}`, ...(poolSlower ? [`/${(await pick('relaxed-simd')).wasm}`] : [])].sort();
-    assert.deepEqual(await cachedWasm(page, saved.length), saved, 'only the builds this browser runs are saved for offline use');
+    const cached = await page.evaluate(async () => {
+      const names = [];
+      for (const key of await caches.keys()) {
+        for (const request of await (await caches.open(key)).keys()) names.push(new URL(request.url).pathname);
+      }
+      return names.filter((name) => name.endsWith('.wasm'));
+    });
+    assert.deepEqual(cached, [`/${build.wasm}`], 'only the build this browser runs is saved for offline use');
 
     // Asked for by name, the single-thread builds answer the same (fused multiply-add and the
     // split of the work over threads only move rounding).
@@ -212,53 +196,6 @@ describe('the food classifier page', () => {
       assert.ok(Math.abs(parseFloat(await text(single, 'top-probability')) - parseFloat(probability)) <= 0.2,
         `${other.name} ${await text(single, 'top-probability')} vs ${build.name} ${probability}`);
     }
-    await context.close();
-  });
-
-  test('where the pool was no faster, the next visit loads the one-thread build, says why, and works offline', async (t) => {
-    const context = await newContext();
-    const page = await openReady(context, session.server.baseUrl);
-    const threaded = await page.evaluate(async () => {
-      await import('./js/engine-build.js');
-      return self.engineBuild();
-    });
-    if (threaded.name !== 'threads') {
-      t.skip(`this browser runs ${threaded.name} by default: no pool to measure`);
-      await context.close();
-      return;
-    }
-    await page.waitForFunction(() => /ms$/.test(document.querySelector('[data-testid="pool-ms"]').textContent),
-      null, { timeout: 60_000 });
-    // Whatever this machine measured, a device whose pool lost keeps this verdict.
-    await page.evaluate(async (threads) => {
-      const { ASSET_VERSIONS } = await import('./js/asset-versions.js');
-      const { rememberPoolVerdict } = await import('./js/pool-verdict.js');
-      rememberPoolVerdict({ pool: false, pool_ms: 43.5, one_ms: 26.5 },
-        { version: ASSET_VERSIONS[self.THREADED_ENGINE_WASM]?.version ?? 'unversioned', threads });
-    }, threaded.threads);
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 120_000 });
-
-    await page.reload();
-    await page.locator('[data-testid="status"][data-state="ready"]').waitFor({ timeout: 120_000 });
-    assert.equal(await text(page, 'engine'), 'wasm relaxed-simd, 1 thread');
-    assert.equal(await text(page, 'pool-ms'), 'none: one thread');
-    assert.equal(await text(page, 'thread-choice'), `44 ms on ${threaded.threads} threads, 27 ms on one, measured on an `
-      + 'earlier visit: the pool is no faster here, so this visit loaded the one-thread build');
-    await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
-    await expectTop(page, 'Soup');
-    const oneThread = '/pkg/food_classifier_relaxed_bg.wasm';
-    assert.ok((await cachedWasm(page, 2)).includes(oneThread), 'the one-thread build is saved for offline use');
-
-    await context.setOffline(true);
-    await page.reload();
-    await page.locator('[data-testid="status"][data-state="ready"]').waitFor({ timeout: 120_000 });
-    assert.equal(await text(page, 'engine'), 'wasm relaxed-simd, 1 thread');
-    await classifyWith(page, () => page.locator('[data-sample="rice.jpg"]').click());
-    await expectTop(page, 'Rice');
-    // Asked for by name, the threaded build still runs and is measured again.
-    await context.setOffline(false);
-    const asked = await openReady(context, `${session.server.baseUrl}?engine=threads`);
-    assert.match(await text(asked, 'engine'), /^wasm relaxed-simd, 1 thread \(\d starting\)$|^wasm relaxed-simd, \d threads?$/);
     await context.close();
   });
 

@@ -8,24 +8,14 @@ import { setupServerCompare } from './server-compare.js';
 import { setupPhotoGrid } from './photo-grid.js';
 import { setupFolderEvaluation } from './folder-eval.js';
 import { setupOwnModel } from './own-model.js';
-import { ASSET_VERSIONS } from './asset-versions.js';
-import { recallPoolVerdict, rememberPoolVerdict } from './pool-verdict.js';
-import './engine-build.js';
 
 const $ = (id) => document.getElementById(id);
-// The threaded build this browser could run, and what an earlier visit measured of its pool.
-const threaded = self.engineBuild('threads');
-const verdictFor = { version: ASSET_VERSIONS[self.THREADED_ENGINE_WASM]?.version ?? 'unversioned', threads: threaded.threads };
-const earlier = threaded.name === 'threads' ? recallPoolVerdict(verdictFor) : null;
 // `?engine=relaxed-simd` or `?engine=simd128` runs that single-thread build where a faster one
 // would be picked, to compare them.
 const client = new ClassifierClient(new URL('./worker.js', import.meta.url), {
   engine: new URLSearchParams(location.search).get('engine'),
-  poolSlower: earlier?.pool === false,
 });
 const status = $('status');
-/** The one-thread build that a device whose pool is no faster loads from its next visit on. */
-const oneThreadWasm = self.engineBuild(undefined, { poolSlower: true }).wasm;
 
 function setStatus(state, text) {
   status.dataset.state = state;
@@ -45,24 +35,14 @@ client.addEventListener('progress', ({ detail: { loaded, total } }) => {
   }
 });
 
-client.addEventListener('engine', ({ detail }) => {
-  showThreadPool(detail);
-  if (!detail.choice) return;
-  const pool = detail.engine.threads > 1;
-  const remember = () => rememberPoolVerdict({ pool, pool_ms: detail.choice.pool_ms, one_ms: detail.choice.one_ms }, verdictFor);
-  // A verdict that sends the next visit to the one-thread build is kept once that build is saved
-  // for offline use, so an offline visit never asks for a build the cache lacks.
-  if (pool) remember();
-  else keepForOffline(oneThreadWasm).then(remember, () => {});
-});
+client.addEventListener('engine', ({ detail }) => showThreadPool(detail));
 
 client.ready.then((info) => {
   const readyMs = performance.now(); // Since navigation start: page open to ready.
   setStatus('ready', 'Ready: give it a photo.');
   $('model-progress').closest('.load').dataset.done = '';
   $('progress-text').textContent = `Model ${(info.modelBytes / 1e6).toFixed(1)} MB, ${info.labels.length} classes.`;
-  showColdStart(info.cold, readyMs, info.engine, info.engine.pool_skipped ? earlier : null);
-  if (info.engine.pool_skipped) keepForOffline(oneThreadWasm).catch(() => {});
+  showColdStart(info.cold, readyMs, info.engine);
   updateBrowserFigures({ modelMb: info.modelBytes / 1e6 });
 }, (error) => {
   setStatus('failed', 'The classifier could not start.');
@@ -107,24 +87,12 @@ setupServerCompare();
 // would otherwise download the wasm and the model while the worker streams the same URLs, and
 // Chromium fails both downloads when such a shared HTTP cache entry cannot be written (seen in
 // fresh private contexts with the 15 MB uncompressed wasm of a plain static host). After the start
-// they come from that cache. Resolves to the active registration, or null without offline use.
-const offline = 'serviceWorker' in navigator
-  ? client.ready.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
-    .then(() => navigator.serviceWorker.ready).catch(() => null)
-  : Promise.resolve(null);
-offline.then((registration) => {
-  $('offline-state').textContent = registration ? 'Saved for offline use.' : 'Offline use is not available in this browser.';
-});
-
-/**
- * Asks the service worker to save a site file it left out of its precache (`path` from the site's
- * root): the one-thread build, once this device is known to load it instead of the threaded one.
- * Resolves once it is saved, or at once where there is no offline use.
- */
-function keepForOffline(path) {
-  return offline.then((registration) => registration && new Promise((resolve, reject) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = ({ data }) => (data.ok ? resolve() : reject(new Error(data.error)));
-    registration.active.postMessage({ type: 'keep', paths: [path] }, [channel.port2]);
-  }));
+// they come from that cache.
+if ('serviceWorker' in navigator) {
+  client.ready.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
+    .then(() => navigator.serviceWorker.ready).then(() => {
+      $('offline-state').textContent = 'Saved for offline use.';
+    }).catch(() => {
+      $('offline-state').textContent = 'Offline use is not available in this browser.';
+    });
 }

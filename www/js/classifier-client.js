@@ -3,17 +3,15 @@
 export class ClassifierClient extends EventTarget {
   /**
    * `engine`: the engine build to ask for by name (the browser still decides whether it can run
-   * it); `poolSlower`: an earlier visit found the threaded build's pool no faster here, so a
-   * one-thread build is loaded instead. Both travel in the worker's name, not its URL: a service
-   * worker may answer the script from its cache, and the worker's own URL then has no query.
+   * it). It travels in the worker's name, not its URL: a service worker may answer the script from
+   * its cache, and the worker's own URL then has no query.
    */
-  constructor(workerUrl, { engine, poolSlower = false } = {}) {
+  constructor(workerUrl, { engine } = {}) {
     super();
     this.pending = new Map();
     this.evaluations = new Map();
     this.nextId = 1;
-    const name = ['classifier', ...(engine ? [`engine=${engine}`] : []), ...(poolSlower ? ['pool=slower'] : [])].join(' ');
-    this.worker = new Worker(workerUrl, { type: 'module', name });
+    this.worker = new Worker(workerUrl, { type: 'module', name: engine ? `classifier engine=${engine}` : 'classifier' });
     this.ready = new Promise((resolve, reject) => {
       this.worker.onmessage = ({ data }) => {
         if (data.type === 'progress' || data.type === 'engine') this.dispatchEvent(new CustomEvent(data.type, { detail: data }));

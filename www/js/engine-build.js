@@ -48,20 +48,16 @@ function canShareMemory() {
  * The build to run: `requested` (a build's name, for comparing builds) when this browser can run
  * it, else the fastest it can run. `isolated`: whether the page can share memory with workers,
  * by default this context's own answer (a service worker may not be isolated itself, and passes
- * what the page's headers say). `poolSlower`: an earlier visit found the threaded build's pool no
- * faster than one thread on this device, so a one-thread build is the fastest.
- * `{ name, simd, wasm, glue, threads, poolSkipped, others }`: `threads` is how many workers
- * compute (1 for a single-thread build), `poolSkipped` whether the threaded build would have run
- * but for `poolSlower`, `others` the other builds' wasm files, which this browser never needs
- * unless a pool turns out slower (the service worker leaves them out of its precache).
+ * what the page's headers say). `{ name, simd, wasm, glue, threads, others }`: `threads` is how
+ * many workers compute (1 for a single-thread build), `others` are the other builds' wasm files,
+ * which this browser never needs (the service worker leaves them out of its precache).
  */
-self.engineBuild = (requested, { isolated = canShareMemory(), poolSlower = false } = {}) => {
+self.engineBuild = (requested, { isolated = canShareMemory() } = {}) => {
   const relaxed = typeof WebAssembly === 'object' && WebAssembly.validate(RELAXED_SIMD_PROBE);
   const cores = Math.min(self.navigator?.hardwareConcurrency || 1, MAX_THREADS);
   const threaded = relaxed && cores > 1 && isolated;
   const runnable = [...(threaded ? ['threads'] : []), ...(relaxed ? ['relaxed-simd'] : []), 'simd128'];
-  const byDefault = runnable.filter((b) => b !== 'threads' || THREADS_BY_DEFAULT);
-  const fastest = byDefault.find((b) => b !== 'threads' || !poolSlower);
+  const fastest = runnable.find((b) => b !== 'threads' || THREADS_BY_DEFAULT);
   const name = runnable.includes(requested) ? requested : fastest;
   const build = ENGINE_BUILDS[name];
   return {
@@ -70,10 +66,6 @@ self.engineBuild = (requested, { isolated = canShareMemory(), poolSlower = false
     wasm: build.wasm,
     glue: build.glue,
     threads: build.threaded ? cores : 1,
-    poolSkipped: byDefault[0] === 'threads' && name !== 'threads' && requested !== name,
     others: Object.values(ENGINE_BUILDS).map((b) => b.wasm).filter((wasm) => wasm !== build.wasm),
   };
 };
-
-/** The threaded build's wasm file, whose content version a pool verdict is kept for. */
-self.THREADED_ENGINE_WASM = ENGINE_BUILDS.threads.wasm;

@@ -130,20 +130,13 @@ export function showEngine({ build, threads, starting }) {
   $('engine').textContent = `wasm ${build}, ${count(threads)}${starting ? ` (${starting} starting)` : ''}`;
 }
 
-/**
- * The start-up's timings; `earlier`: the pool verdict of an earlier visit (`{ pool_ms, one_ms,
- * threads }`) when it made this visit load a one-thread build.
- */
-export function showColdStart(cold, readyMs, engine, earlier = null) {
+export function showColdStart(cold, readyMs, engine) {
   showEngine(engine);
   $('wasm-ms').textContent = ms(cold.wasm_ms);
   $('fetch-ms').textContent = ms(cold.fetch_ms);
   $('model-ms').textContent = ms(cold.model_ms);
   $('pool-ms').textContent = engine.starting ? 'starting' : 'none: one thread';
-  $('thread-choice').textContent = engine.starting ? 'measured once the pool starts'
-    : earlier ? `${ms(earlier.pool_ms)} ms on ${earlier.threads} threads, ${ms(earlier.one_ms)} ms on one, `
-      + 'measured on an earlier visit: the pool is no faster here, so this visit loaded the one-thread build'
-      : 'not measured: one thread';
+  $('thread-choice').textContent = engine.starting ? 'measured once the pool starts' : 'not measured: one thread';
   $('warmup-ms').textContent = ms(cold.warmup_ms);
   $('ready-ms').textContent = ms(readyMs);
 }

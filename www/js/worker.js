@@ -7,10 +7,11 @@
 // failed, result, error, evaluation-start, evaluation-photo (one per photo), evaluation-done (the
 // reports), own-ready.
 import './engine-build.js';
-import { choosePoolFor, loadEngine, startPool, warmUp } from './engine-load.js';
+import { loadEngine, startPool } from './engine-load.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
+import { choosePool } from './thread-choice.js';
 
 const TOP_K = 5;
 const MODEL = 'models/food11-mobilenetv2.onnx';
@@ -28,13 +29,17 @@ function asset(path) {
   return new URL(`../${path}${version ? `?v=${version}` : ''}`, import.meta.url);
 }
 
+/** tract's first run sizes its scratch buffers (about 4x a warm run): pay it before any photo. */
+function warmUp(model) {
+  const side = model.resizeShorterSide;
+  model.classifyRgba(new Uint8Array(side * side * 4), side, side, 1);
+}
+
 async function start() {
   const t0 = performance.now();
   // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
-  // them, and says when an earlier visit found the pool no faster (`pool=slower`); the browser
-  // decides whether it can run the build.
-  const requested = /\bengine=(\S+)/.exec(self.name)?.[1];
-  let build = self.engineBuild(requested, { poolSlower: /\bpool=slower\b/.test(self.name) });
+  // them; the browser decides whether it can run it.
+  const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
   // The model downloads while the engine compiles.
   const files = Promise.all([
     fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),
@@ -45,12 +50,7 @@ async function start() {
     }),
   ]);
   files.catch(() => {}); // awaited below; until then a failed download must not go unhandled
-  engine = await loadEngine(asset(build.glue), asset(build.wasm)).catch((error) => {
-    if (!build.poolSkipped) throw error;
-    // The one-thread build could not be had (offline, and its copy gone): the threaded one runs.
-    build = self.engineBuild(requested);
-    return loadEngine(asset(build.glue), asset(build.wasm));
-  });
+  engine = await loadEngine(asset(build.glue), asset(build.wasm));
   const t1 = performance.now();
   const [model, metadata] = await files;
   const t2 = performance.now();
@@ -62,7 +62,7 @@ async function start() {
     type: 'ready',
     labels: classifier.labels,
     modelBytes: model.length,
-    engine: { build: build.simd, threads: 1, starting: build.threads > 1 ? build.threads : 0, pool_skipped: build.poolSkipped },
+    engine: { build: build.simd, threads: 1, starting: build.threads > 1 ? build.threads : 0 },
     cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
   if (build.threads > 1) startThreads(build);
@@ -79,7 +79,8 @@ async function startThreads(build) {
   try {
     await startPool(engine, build.threads);
     const poolMs = performance.now() - t0;
-    const choice = await choosePoolFor(engine, classifier);
+    warmUp(classifier); // the pool's threads size their own scratch space on their first run
+    const choice = await choosePool(() => warmUp(classifier), (on) => engine.useThreadPool(on));
     postMessage({
       type: 'engine',
       engine: { build: build.simd, threads: choice.pool ? build.threads : 1 },
