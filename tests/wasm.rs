@@ -255,8 +255,9 @@ fn the_wasm_product_kernels_match_a_plain_product() {
 }
 
 /// The engine's depthwise kernel is the one tract picks in the browser, and matches a plain loop:
-/// a 3×3 filter (the path that keeps it in registers) and an edge zone's four taps, over channel
-/// counts that are and are not multiples of four, with strided inputs, filters and outputs.
+/// a 3×3 filter and an edge zone's four taps, over rows of an odd and an even number of positions
+/// (pairs, then one alone) and channel counts that are and are not multiples of 16 and 4, with
+/// strided inputs, filters and outputs.
 #[wasm_bindgen_test]
 fn the_wasm_depthwise_kernel_matches_a_plain_loop() {
     use food_classifier::wasm_depthwise::{depthwise_c, KERNEL_NAME};
