@@ -11,8 +11,9 @@
 //! tract calls a kernel once per tile and does some work around each call; for products with
 //! few steps of k (the expansion layers, k = 16 to 64) that work costs as much as the tile's
 //! arithmetic. The same kernel is therefore also registered 16 and 32 columns wide, running two
-//! or four 4×8 tiles side by side per call, and is picked for those products when their column
-//! count is a multiple of the width (so that no call computes columns that are thrown away).
+//! or four 4×8 tiles side by side per call, and is picked for every product whose column count
+//! the width divides (so that no call computes columns that are thrown away): products of long k
+//! gain from the fewer calls too, if less.
 //!
 //! Registration goes through tract-linalg's kernel and dispatch registries (`inventory`): the
 //! kernels join the list of runnable kernels, and a dispatch tier above tract's own wasm tier
@@ -34,8 +35,6 @@ pub const KERNEL_NAMES: [&str; 3] = ["food_wasm_f32_4x8", "food_wasm_f32_4x16", 
 const MR: usize = 4;
 /// Columns of one 4×8 tile, as `f32x4` vectors.
 const NV: usize = 2;
-/// Products with at most this many steps of k run several 4×8 tiles per call.
-const SHORT_K: usize = 64;
 
 type Tile = [[v128; NV]; MR];
 
@@ -256,16 +255,15 @@ fn kernel<const NR: usize>(name: &str, run: unsafe fn(&[FusedKerSpec<f32>]) -> i
 }
 
 /// This build's choice for a float32 product of several columns: the widest of our kernels whose
-/// width divides the column count when k is short, the 4×8 kernel otherwise.
+/// width divides the column count.
 fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
     if accumulator != DatumType::F32 || query.n == Some(1) {
         return None;
     }
     let [narrow, wide, widest] = KERNEL_NAMES;
-    let short = query.k.is_some_and(|k| k <= SHORT_K);
     Some(match query.n {
-        Some(n) if short && n % 32 == 0 => widest,
-        Some(n) if short && n % 16 == 0 => wide,
+        Some(n) if n % 32 == 0 => widest,
+        Some(n) if n % 16 == 0 => wide,
         _ => narrow,
     })
 }

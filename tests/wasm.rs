@@ -236,10 +236,12 @@ fn the_wasm_product_kernels_match_a_plain_product() {
         (tier.preferred)(&tract_linalg::isa::native(), f32::datum_type(), &query, &[])
     };
     let [narrow, wide, widest] = KERNEL_NAMES.map(Some);
-    assert_eq!(choice(16, 96), widest, "short k, 32 divides n");
-    assert_eq!(choice(24, 144), wide, "short k, 16 divides n");
-    assert_eq!(choice(64, 196), narrow, "short k, neither divides n");
-    assert_eq!(choice(144, 96), narrow, "long k");
+    assert_eq!(choice(16, 96), widest, "32 divides n");
+    assert_eq!(choice(576, 3136), widest, "32 divides n, long k");
+    assert_eq!(choice(24, 144), wide, "16 divides n");
+    assert_eq!(choice(384, 784), wide, "16 divides n, long k");
+    assert_eq!(choice(64, 196), narrow, "neither divides n");
+    assert_eq!(choice(960, 49), narrow, "neither divides n, long k");
     assert_eq!(
         choice(1280, 1),
         None,
