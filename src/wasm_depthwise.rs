@@ -1,15 +1,14 @@
 //! A float32 depthwise-convolution kernel for wasm SIMD that loads each filter vector once for
-//! two output positions.
+//! three output positions.
 //!
 //! In the browser tract runs the network's depthwise convolutions with the channel as the
 //! contiguous axis, one row of output positions per kernel call. tract's wasm kernel computes one
 //! position at a time, 16 channels at a time, so each multiply-add loads its filter value again
-//! beside its input: two loads per multiply-add. This one computes two neighbouring positions
-//! together (eight accumulators, which stay in V8's sixteen vector registers on x86), so each
-//! filter vector loaded serves both: three loads per two multiply-adds. In Chromium that made an
-//! inference about 0.4 ms (1.5 %) faster; keeping a 3×3 filter in registers across a row instead
-//! (channels outside, positions inside) and four positions of 8 channels were both slower than
-//! tract's kernel. Depthwise convolutions are about a tenth of an inference.
+//! beside its input: two loads per multiply-add. This one computes three neighbouring positions
+//! of 12 channels together (nine accumulators, which stay in V8's sixteen vector registers on
+//! x86), so each filter vector loaded serves all three: four loads per three multiply-adds.
+//! Depthwise convolutions are about a tenth of an inference; the README's lever table has the
+//! shapes tried and what each gained.
 //!
 //! Registered through tract-linalg's routine registry (`inventory`) one step above tract's own
 //! wasm kernel, so tract picks it wherever it would have picked its own.
@@ -69,36 +68,36 @@ pub unsafe fn depthwise_c(
     };
     unsafe {
         let mut i = 0;
-        while i + 2 <= len {
-            let (x0, x1) = (input.offset(at(i, in_stride)), input.offset(at(i + 1, in_stride)));
-            let (y0, y1) = (
-                output.offset(at(i, out_stride)),
-                output.offset(at(i + 1, out_stride)),
-            );
+        while i + POSITIONS <= len {
+            let x: [*const f32; POSITIONS] = std::array::from_fn(|p| input.offset(at(i + p, in_stride)));
+            let y: [*mut f32; POSITIONS] = std::array::from_fn(|p| output.offset(at(i + p, out_stride)));
             let mut c = 0;
-            while c + 16 <= channels {
-                let start: [v128; 4] = std::array::from_fn(|v| v128_load(bias.add(c + 4 * v).cast()));
-                let (mut a0, mut a1) = (start, start);
+            while c + 4 * VECTORS <= channels {
+                let start: [v128; VECTORS] = std::array::from_fn(|v| v128_load(bias.add(c + 4 * v).cast()));
+                let mut acc = [start; POSITIONS];
                 for (&tap, &offset) in taps() {
                     let w = kernel.add(tap * k_stride + c);
-                    let (p0, p1) = (x0.offset(offset).add(c), x1.offset(offset).add(c));
-                    for v in 0..4 {
+                    let from = x.map(|x| x.offset(offset).add(c));
+                    for v in 0..VECTORS {
                         let k = v128_load(w.add(4 * v).cast());
-                        a0[v] = madd(a0[v], v128_load(p0.add(4 * v).cast()), k);
-                        a1[v] = madd(a1[v], v128_load(p1.add(4 * v).cast()), k);
+                        for (a, from) in acc.iter_mut().zip(from) {
+                            a[v] = madd(a[v], v128_load(from.add(4 * v).cast()), k);
+                        }
                     }
                 }
-                for v in 0..4 {
-                    v128_store(y0.add(c + 4 * v).cast(), a0[v]);
-                    v128_store(y1.add(c + 4 * v).cast(), a1[v]);
+                for (a, y) in acc.iter().zip(y) {
+                    for (v, value) in a.iter().enumerate() {
+                        v128_store(y.add(c + 4 * v).cast(), *value);
+                    }
                 }
-                c += 16;
+                c += 4 * VECTORS;
             }
-            tail(x0, y0, c);
-            tail(x1, y1, c);
-            i += 2;
+            for (x, y) in x.into_iter().zip(y) {
+                tail(x, y, c);
+            }
+            i += POSITIONS;
         }
-        if i < len {
+        for i in i..len {
             tail(
                 input.offset(at(i, in_stride)),
                 output.offset(at(i, out_stride)),
@@ -107,6 +106,12 @@ pub unsafe fn depthwise_c(
         }
     }
 }
+
+/// Output positions computed together: each filter vector loaded serves all of them.
+const POSITIONS: usize = 3;
+/// `f32x4` vectors of channels computed together: with `POSITIONS` that is nine accumulators,
+/// three filter vectors and an input, within V8's sixteen vector registers on x86.
+const VECTORS: usize = 3;
 
 inventory::submit! {
     Routine {

@@ -257,9 +257,9 @@ fn the_wasm_product_kernels_match_a_plain_product() {
 }
 
 /// The engine's depthwise kernel is the one tract picks in the browser, and matches a plain loop:
-/// a 3×3 filter and an edge zone's four taps, over rows of an odd and an even number of positions
-/// (pairs, then one alone) and channel counts that are and are not multiples of 16 and 4, with
-/// strided inputs, filters and outputs.
+/// a 3×3 filter and an edge zone's four taps, over rows of 2 to 4 positions (threes, then one at
+/// a time) and channel counts that are and are not multiples of 12 and 4, with strided inputs,
+/// filters and outputs.
 #[wasm_bindgen_test]
 fn the_wasm_depthwise_kernel_matches_a_plain_loop() {
     use food_classifier::wasm_depthwise::{depthwise_c, KERNEL_NAME};
@@ -278,8 +278,12 @@ fn the_wasm_depthwise_kernel_matches_a_plain_loop() {
         let bias: Vec<f32> = (0..channels).map(|i| value(i + 99)).collect();
         let full: Vec<(usize, usize)> = (0..9).map(|t| (t, t / 3 * row + t % 3 * channels)).collect();
         let edge = vec![(4, 0), (5, channels), (7, row), (8, row + channels)];
-        // The full filter at stride 2, the edge zone at stride 1.
-        for (zone, len, in_stride) in [(&full, 3, 2 * channels), (&edge, 4, channels)] {
+        // The full filter at strides 2 and 1, the edge zone at stride 1.
+        for (zone, len, in_stride) in [
+            (&full, 3, 2 * channels),
+            (&edge, 4, channels),
+            (&full, 2, channels),
+        ] {
             let (taps, offsets): (Vec<usize>, Vec<isize>) =
                 zone.iter().map(|&(t, o)| (t, o as isize)).unzip();
             let out_stride = channels + 2;
