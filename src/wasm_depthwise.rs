@@ -6,7 +6,8 @@
 //! position at a time, 16 channels at a time, so each multiply-add loads its filter value again
 //! beside its input: two loads per multiply-add. This one computes three neighbouring positions
 //! of 12 channels together (nine accumulators, which stay in V8's sixteen vector registers on
-//! x86), so each filter vector loaded serves all three: four loads per three multiply-adds.
+//! x86), so each filter vector loaded serves all three: four loads per three multiply-adds. The
+//! channels and positions left over (fewer than 12, or than three) go to tract's kernel.
 //! Depthwise convolutions are about a tenth of an inference; the README's lever table has the
 //! shapes tried and what each gained.
 //!
@@ -46,25 +47,22 @@ pub unsafe fn depthwise_c(
     out_stride: isize,
 ) {
     let at = |i: usize, stride: isize| i as isize * stride;
-    let taps = || tap_indices.iter().zip(offsets);
-    // One position's channels from `c` on, four at a time and then one by one.
-    let tail = |x: *const f32, y: *mut f32, mut c: usize| unsafe {
-        while c + 4 <= channels {
-            let mut acc = v128_load(bias.add(c).cast());
-            for (&tap, &offset) in taps() {
-                let w = v128_load(kernel.add(tap * k_stride + c).cast());
-                acc = madd(acc, v128_load(x.offset(offset).add(c).cast()), w);
-            }
-            v128_store(y.add(c).cast(), acc);
-            c += 4;
-        }
-        for c in c..channels {
-            let mut sum = *bias.add(c);
-            for (&tap, &offset) in taps() {
-                sum += *kernel.add(tap * k_stride + c) * *x.offset(offset).add(c);
-            }
-            *y.add(c) = sum;
-        }
+    // Positions `i..i + count`, channels from `c` on: tract's own kernel, which the blocks below
+    // leave the last channels and positions to.
+    let rest = |i: usize, count: usize, c: usize| unsafe {
+        tract_linalg::wasm::depthwise_c_f32(
+            input.offset(at(i, in_stride)).add(c),
+            output.offset(at(i, out_stride)).add(c),
+            kernel.add(c),
+            tap_indices,
+            offsets,
+            bias.add(c),
+            channels - c,
+            k_stride,
+            count,
+            in_stride,
+            out_stride,
+        )
     };
     unsafe {
         let mut i = 0;
@@ -75,7 +73,7 @@ pub unsafe fn depthwise_c(
             while c + 4 * VECTORS <= channels {
                 let start: [v128; VECTORS] = std::array::from_fn(|v| v128_load(bias.add(c + 4 * v).cast()));
                 let mut acc = [start; POSITIONS];
-                for (&tap, &offset) in taps() {
+                for (&tap, &offset) in tap_indices.iter().zip(offsets) {
                     let w = kernel.add(tap * k_stride + c);
                     let from = x.map(|x| x.offset(offset).add(c));
                     for v in 0..VECTORS {
@@ -92,18 +90,10 @@ pub unsafe fn depthwise_c(
                 }
                 c += 4 * VECTORS;
             }
-            for (x, y) in x.into_iter().zip(y) {
-                tail(x, y, c);
-            }
+            rest(i, POSITIONS, c);
             i += POSITIONS;
         }
-        for i in i..len {
-            tail(
-                input.offset(at(i, in_stride)),
-                output.offset(at(i, out_stride)),
-                0,
-            );
-        }
+        rest(i, len - i, 0);
     }
 }
 
