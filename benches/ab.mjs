@@ -11,7 +11,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
+import { launchOptions } from './chromium.mjs';
 import { serve } from './server.mjs';
+import { summary } from './stats.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const { values: opt } = parseArgs({
@@ -31,19 +33,17 @@ const server = await serve({
   '/dist/': join(root, 'dist'),
   '/bench/': join(root, 'benches'),
 });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await chromium.launch(launchOptions);
 try {
   console.log('repeat   A wall   A tract   B wall   B tract   B - A wall');
   for (let repeat = 1; repeat <= Number(opt.repeat); repeat++) {
     const page = await browser.newPage();
     await page.goto(`${server.url}/bench/page.html`);
-    const m = await page.evaluate(compare, {
+    const runs = await page.evaluate(compare, {
       base: server.url, wasm: { a: basename(builds.a), b: basename(builds.b) }, rounds: Number(opt.rounds),
     });
+    const median = (name, field) => summary(runs[name].map((r) => r[field])).median_ms;
+    const m = Object.fromEntries(['a', 'b'].map((name) => [name, { wall: median(name, 'wallMs'), tract: median(name, 'inferenceMs') }]));
     const ms = (v) => v.toFixed(2).padStart(9);
     console.log(`${String(repeat).padStart(6)}${ms(m.a.wall)}${ms(m.a.tract)}${ms(m.b.wall)}${ms(m.b.tract)}${ms(m.b.wall - m.a.wall).padStart(13)}`);
     await page.close();
@@ -53,7 +53,10 @@ try {
   server.close();
 }
 
-/** In the page: both builds loaded with the shipped model, then `rounds` interleaved runs each. */
+/**
+ * In the page: both builds loaded with the shipped model, then `rounds` interleaved runs each;
+ * returns each build's runs (the engine worker's `{ wallMs, inferenceMs }`).
+ */
 async function compare({ base, wasm, rounds }) {
   const worker = async (name) => {
     const w = new Worker(`${base}/bench/engine-worker.js`, { type: 'module' });
@@ -81,7 +84,5 @@ async function compare({ base, wasm, rounds }) {
       if (i >= warmup) runs[name].push(r);
     }
   }
-  const median = (values) => [...values].sort((x, y) => x - y)[values.length >> 1];
-  const summary = (list) => ({ wall: median(list.map((r) => r.wallMs)), tract: median(list.map((r) => r.inferenceMs)) });
-  return { a: summary(runs.a), b: summary(runs.b) };
+  return runs;
 }

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 
+import { launchOptions } from './chromium.mjs';
 import { serve } from './server.mjs';
 import { sizes } from './sizes.mjs';
 import { summary } from './stats.mjs';
@@ -64,11 +65,6 @@ const server = await serve({
   '/tfjs/wasm/': join(root, 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
   '/tfjs/network/': tfjsNetwork,
 });
-const launchOptions = {
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-};
 const browser = await chromium.launch(launchOptions);
 // A returning visitor's browser keeps a profile on disk, and with it Chromium's code cache: the
 // engine's optimised functions from earlier visits. A context of `browser.newContext()` is like a
