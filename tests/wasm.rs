@@ -253,6 +253,7 @@ fn the_wasm_product_kernels_match_a_plain_product() {
             .find(|kernel| kernel.name() == name)
             .unwrap_or_else(|| panic!("{name} is registered"));
         products_match(&*kernel);
+        clamps_match_tracts_generic_kernel(&*kernel);
     }
 }
 
@@ -322,6 +323,76 @@ fn the_wasm_depthwise_kernel_matches_a_plain_loop() {
             }
         }
     }
+}
+
+/// Runs a product of one step of k with lower and upper bounds (by scalar, per row and per
+/// column) on `kernel`, and returns the stored result's bits: the values include a NaN, both
+/// zeros and both infinities, where minimum and maximum rules differ.
+fn clamped_bits(kernel: &dyn tract_linalg::mmm::MatMatMul) -> Vec<u32> {
+    use tract_linalg::mmm::{AsInputValue, FusedSpec};
+    use tract_linalg::BinOp;
+    use tract_onnx::prelude::*;
+
+    let (m, n) = (4, 8);
+    let a = Tensor::from_shape(&[m, 1], &[1f32, -1.0, 0.5, 2.0]).unwrap();
+    let columns = [
+        f32::NAN,
+        -0.0,
+        0.0,
+        7.0,
+        -3.0,
+        2.5,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ];
+    let b = Tensor::from_shape(&[1, n], &columns).unwrap();
+    let (pack_a, pack_b) = &kernel.packings()[0];
+    let (pa, pb) = (
+        pack_a.prepare_one(&a, 1, 0).unwrap(),
+        pack_b.prepare_one(&b, 0, 1).unwrap(),
+    );
+    let (zero, six) = (tensor0(0f32), tensor0(6f32));
+    let row_floors = tensor1(&[-0.0f32, 1.0, -1.0, 0.0]);
+    let column_ceilings = tensor1(&[5f32, -0.0, 0.0, 4.0, 3.0, 2.0, 1.0, 0.5]);
+    let mut out = Tensor::zero::<f32>(&[m * n]).unwrap();
+    unsafe {
+        let store = kernel
+            .c_from_data_and_strides(4, n as isize, 1)
+            .wrap(&out.view_mut());
+        let specs = [
+            FusedSpec::AddMatMul {
+                a: AsInputValue::Borrowed(&*pa),
+                b: AsInputValue::Borrowed(&*pb),
+                packing: 0,
+            },
+            FusedSpec::BinScalar(&zero, BinOp::Max),
+            FusedSpec::BinScalar(&six, BinOp::Min),
+            FusedSpec::BinPerRow(row_floors.view(), BinOp::Max),
+            FusedSpec::BinPerCol(column_ceilings.view(), BinOp::Min),
+            FusedSpec::BinPerRow(row_floors.view(), BinOp::Min),
+            FusedSpec::BinPerCol(column_ceilings.view(), BinOp::Max),
+            FusedSpec::Store(store),
+        ];
+        kernel.run(m, n, &specs).unwrap();
+    }
+    let found = out.to_plain_array_view::<f32>().unwrap();
+    found.iter().map(|x| x.to_bits()).collect()
+}
+
+/// Our kernels' minimum and maximum give the bits tract's generic kernel gives, NaN and signed
+/// zeros included (a NaN goes through, as there): one `minps`/`maxps` each on x86, where wasm's
+/// own `f32x4.min`/`max` take V8 about seven instructions.
+fn clamps_match_tracts_generic_kernel(kernel: &dyn tract_linalg::mmm::MatMatMul) {
+    let reference = tract_linalg::mmm_routines::declared()
+        .map(|routine| (routine.make)())
+        .find(|kernel| kernel.name() == "generic_f32_4x4")
+        .expect("tract's generic kernel is registered");
+    assert_eq!(
+        clamped_bits(kernel),
+        clamped_bits(&*reference),
+        "{}: bounds applied as tract's generic kernel applies them",
+        kernel.name()
+    );
 }
 
 fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
