@@ -11,9 +11,10 @@
 //! tract calls a kernel once per tile and does some work around each call; for products with
 //! few steps of k (the expansion layers, k = 16 to 64) that work costs as much as the tile's
 //! arithmetic. The same kernel is therefore also registered 16 and 32 columns wide, running two
-//! or four 4×8 tiles side by side per call, and is picked for every product whose column count
-//! the width divides (so that no call computes columns that are thrown away): products of long k
-//! gain from the fewer calls too, if less.
+//! or four 4×8 tiles side by side per call. The last layers have 196 and 49 columns (14×14 and
+//! 7×7 positions), where a 4×8 tile computes 200 and 56 and throws the rest away: for them it is
+//! also registered 28 and 52 columns wide, 4×8 tiles and a 4×4 one. Each product gets the kernel
+//! that throws away the fewest columns.
 //!
 //! Bounds (ReLU6's clip after every expansion layer) use wasm's pseudo-minimum and -maximum,
 //! ordered so that they give the bits tract's generic kernel gives, NaN and signed zeros
@@ -33,15 +34,25 @@ use tract_linalg::pack::PackedFormat;
 use tract_linalg::Scaler;
 use tract_onnx::prelude::DatumType;
 
-/// The kernels' names in tract's registry (and in a plan's `Debug` text): 4×8, 4×16 and 4×32.
-pub const KERNEL_NAMES: [&str; 3] = ["food_wasm_f32_4x8", "food_wasm_f32_4x16", "food_wasm_f32_4x32"];
+/// The kernels' names in tract's registry (and in a plan's `Debug` text), by width.
+pub const KERNEL_NAMES: [&str; 5] = [
+    "food_wasm_f32_4x8",
+    "food_wasm_f32_4x16",
+    "food_wasm_f32_4x32",
+    "food_wasm_f32_4x28",
+    "food_wasm_f32_4x52",
+];
+
+/// Columns of each kernel's tile, in the order of [`KERNEL_NAMES`].
+const WIDTHS: [usize; 5] = [8, 16, 32, 28, 52];
 
 /// Rows of a tile (the packed left operand's panel width).
 const MR: usize = 4;
 /// Columns of one 4×8 tile, as `f32x4` vectors.
 const NV: usize = 2;
 
-type Tile = [[v128; NV]; MR];
+/// `MR` rows of `V` vectors: a 4×8 tile, or the 4×4 one that ends a 28- or 52-column call.
+type Tile<const V: usize> = [[v128; V]; MR];
 
 /// `acc + a * b`, fused where the build has relaxed SIMD.
 #[inline(always)]
@@ -57,7 +68,7 @@ pub(crate) fn madd(acc: v128, a: v128, b: v128) -> v128 {
 }
 
 #[inline(always)]
-fn each(tile: &mut Tile, mut f: impl FnMut(v128, usize, usize) -> v128) {
+fn each<const V: usize>(tile: &mut Tile<V>, mut f: impl FnMut(v128, usize, usize) -> v128) {
     for (r, row) in tile.iter_mut().enumerate() {
         for (j, acc) in row.iter_mut().enumerate() {
             *acc = f(*acc, r, j);
@@ -65,31 +76,33 @@ fn each(tile: &mut Tile, mut f: impl FnMut(v128, usize, usize) -> v128) {
     }
 }
 
-/// Runs one call's list of operations, as tract's kernels do, on `SUB` 4×8 tiles side by side
-/// (the call's tile is 4 × 8·`SUB`).
+/// Runs one call's list of operations, as tract's kernels do, on a tile of `PV` vectors (4·`PV`
+/// columns): 4×8 tiles side by side, and a 4×4 one last when `PV` is odd.
 ///
 /// # Safety
 /// `specs` must be a tile program built by tract-linalg for this kernel's geometry (its pointers
-/// valid for a 4 × 8·`SUB` tile, its packed panels laid out as [`kernel`] declares).
-unsafe fn run_tiles<const SUB: usize>(specs: &[FusedKerSpec<f32>]) -> isize {
-    for sub in 0..SUB {
+/// valid for a 4 × 4·`PV` tile, its packed panels laid out as [`kernel`] declares).
+unsafe fn run_tiles<const PV: usize>(specs: &[FusedKerSpec<f32>]) -> isize {
+    for sub in 0..PV / NV {
         // SAFETY: as this function's.
-        unsafe { run_sub_tile::<SUB>(specs, sub) };
+        unsafe { run_sub_tile::<PV, NV>(specs, sub * NV) };
+    }
+    if PV % NV == 1 {
+        // SAFETY: as this function's.
+        unsafe { run_sub_tile::<PV, 1>(specs, PV - 1) };
     }
     0
 }
 
-/// Columns `8·sub .. 8·sub + 8` of a call's tile.
+/// The `V` vectors of columns from vector `first` on, of a call's tile of `PV` vectors.
 #[inline(always)]
-unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize) {
-    // The sub-tile's first vector of a row in the call's per-column values and packed panels.
-    let first = sub * NV;
+unsafe fn run_sub_tile<const PV: usize, const V: usize>(specs: &[FusedKerSpec<f32>], first: usize) {
     let shifted = |out: OutputStoreKer| OutputStoreKer {
         // SAFETY: within the call's tile.
         ptr: unsafe { out.ptr.offset(out.col_byte_stride * (4 * first) as isize) },
         ..out
     };
-    let mut tile: Tile = [[f32x4_splat(0.0); NV]; MR];
+    let mut tile: Tile<V> = [[f32x4_splat(0.0); V]; MR];
     for spec in specs {
         // SAFETY (whole match): every pointer comes from tract for a tile of this geometry.
         unsafe {
@@ -98,7 +111,7 @@ unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize
                 FusedKerSpec::Clear => each(&mut tile, |_, _, _| f32x4_splat(0.0)),
                 FusedKerSpec::LoadTile(_, rows) => {
                     let p = rows as *const v128;
-                    each(&mut tile, |_, r, j| v128_load(p.add(r * NV * SUB + first + j)))
+                    each(&mut tile, |_, r, j| v128_load(p.add(r * PV + first + j)))
                 }
                 FusedKerSpec::ScalarMin(s) => scalar(&mut tile, s, |s, x| f32x4_pmin(x, s)),
                 FusedKerSpec::ScalarMax(s) => scalar(&mut tile, s, |s, x| f32x4_pmax(x, s)),
@@ -148,8 +161,8 @@ unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize
                 FusedKerSpec::AddMatMul { k, pa, pb, .. } => {
                     let (a, b) = (pa as *const f32, pb as *const v128);
                     for i in 0..k {
-                        let row = b.add(i * NV * SUB + first);
-                        let cols = [v128_load(row), v128_load(row.add(1))];
+                        let row = b.add(i * PV + first);
+                        let cols: [v128; V] = std::array::from_fn(|j| v128_load(row.add(j)));
                         for (r, row) in tile.iter_mut().enumerate() {
                             let s = v128_load32_splat(a.add(i * MR + r) as *const u32);
                             for (acc, col) in row.iter_mut().zip(cols) {
@@ -164,19 +177,24 @@ unsafe fn run_sub_tile<const SUB: usize>(specs: &[FusedKerSpec<f32>], sub: usize
 }
 
 #[inline(always)]
-fn scalar(tile: &mut Tile, s: f32, op: impl Fn(v128, v128) -> v128) {
+fn scalar<const V: usize>(tile: &mut Tile<V>, s: f32, op: impl Fn(v128, v128) -> v128) {
     let s = f32x4_splat(s);
     each(tile, |x, _, _| op(s, x))
 }
 
 #[inline(always)]
-unsafe fn per_row(tile: &mut Tile, values: *const f32, op: impl Fn(v128, v128) -> v128) {
+unsafe fn per_row<const V: usize>(tile: &mut Tile<V>, values: *const f32, op: impl Fn(v128, v128) -> v128) {
     // SAFETY: tract passes MR values for the tile's rows.
     each(tile, |x, r, _| op(f32x4_splat(unsafe { *values.add(r) }), x))
 }
 
 #[inline(always)]
-unsafe fn per_col(tile: &mut Tile, values: *const f32, first: usize, op: impl Fn(v128, v128) -> v128) {
+unsafe fn per_col<const V: usize>(
+    tile: &mut Tile<V>,
+    values: *const f32,
+    first: usize,
+    op: impl Fn(v128, v128) -> v128,
+) {
     // SAFETY: tract passes a value for each of the call's columns; the sub-tile's start at `first`.
     let values = unsafe { (values as *const v128).add(first) };
     each(tile, |x, _, j| op(unsafe { v128_load(values.add(j)) }, x))
@@ -208,7 +226,7 @@ unsafe fn load(out: &OutputStoreKer, r: usize, j: usize) -> v128 {
 /// Writes the tile: whole vectors along contiguous rows, transposed 4×4 blocks along contiguous
 /// columns, single floats otherwise.
 #[inline(always)]
-unsafe fn store(tile: &Tile, out: &OutputStoreKer) {
+unsafe fn store<const V: usize>(tile: &Tile<V>, out: &OutputStoreKer) {
     unsafe {
         if out.col_byte_stride == 4 {
             for (r, row) in tile.iter().enumerate() {
@@ -259,30 +277,46 @@ fn kernel<const NR: usize>(name: &str, run: unsafe fn(&[FusedKerSpec<f32>]) -> i
     kernel.mmm()
 }
 
-/// This build's choice for a float32 product of several columns: the widest of our kernels whose
-/// width divides the column count.
+/// This build's choice for a float32 product of several columns: the kernel that computes the
+/// fewest columns only to throw them away (a 4×8 tile over 49 columns computes 56), then the one
+/// without a 4×4 tile (half as fast per column), then the widest (fewest calls). Without a known
+/// column count, the 4×8 tile.
 fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) -> Option<&'static str> {
     if accumulator != DatumType::F32 || query.n == Some(1) {
         return None;
     }
-    let [narrow, wide, widest] = KERNEL_NAMES;
-    Some(match query.n {
-        Some(n) if n % 32 == 0 => widest,
-        Some(n) if n % 16 == 0 => wide,
-        _ => narrow,
-    })
+    let Some(n) = query.n else {
+        return Some(KERNEL_NAMES[0]);
+    };
+    let cost = |&width: &usize| {
+        (
+            n.div_ceil(width) * width - n,
+            width % 8 != 0,
+            std::cmp::Reverse(width),
+        )
+    };
+    let best = (0..WIDTHS.len()).min_by_key(|&i| cost(&WIDTHS[i]))?;
+    Some(KERNEL_NAMES[best])
 }
 
 inventory::submit! {
-    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<8>(KERNEL_NAMES[0], run_tiles::<1>) }
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<8>(KERNEL_NAMES[0], run_tiles::<2>) }
 }
 
 inventory::submit! {
-    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<16>(KERNEL_NAMES[1], run_tiles::<2>) }
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<16>(KERNEL_NAMES[1], run_tiles::<4>) }
 }
 
 inventory::submit! {
-    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<32>(KERNEL_NAMES[2], run_tiles::<4>) }
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<32>(KERNEL_NAMES[2], run_tiles::<8>) }
+}
+
+inventory::submit! {
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<28>(KERNEL_NAMES[3], run_tiles::<7>) }
+}
+
+inventory::submit! {
+    tract_linalg::mmm_routines::MmmRoutine { make: || kernel::<52>(KERNEL_NAMES[4], run_tiles::<13>) }
 }
 
 inventory::submit! {

@@ -208,8 +208,8 @@ fn browser_logits_match_onnxruntime_on_the_same_tensor() {
     assert_matches_reference(&logits, "wasm");
 }
 
-/// The engine's own wasm matrix-product kernels (4×8, and 4×16 and 4×32 as two and four 4×8
-/// tiles per call), run by tract-linalg on products whose sizes are not multiples of their tiles,
+/// The engine's own wasm matrix-product kernels (4×8, and 4×16, 4×32, 4×28 and 4×52 as 4×8
+/// tiles side by side, the last two ending with a 4×4 one), run by tract-linalg on products whose sizes are not multiples of their tiles,
 /// with a bias per row and per column, a rank-one term, ReLU6, a residual added and the result
 /// stored three ways (rows contiguous, columns contiguous, neither), against a plain product.
 #[wasm_bindgen_test]
@@ -222,7 +222,7 @@ fn the_wasm_product_kernels_match_a_plain_product() {
         tier.name, "food-classifier wasm",
         "the kernels' tier is asked first"
     );
-    let choice = |k: usize, n: usize| {
+    let choice = |k: usize, n: Option<usize>| {
         let query = tract_linalg::mmm::Query {
             weight: tract_linalg::WeightType::Plain(f32::datum_type()),
             activation: f32::datum_type(),
@@ -231,19 +231,33 @@ fn the_wasm_product_kernels_match_a_plain_product() {
             allow_extractor: false,
             m: Some(3136),
             k: Some(k),
-            n: Some(n),
+            n,
         };
         (tier.preferred)(&tract_linalg::isa::native(), f32::datum_type(), &query, &[])
     };
-    let [narrow, wide, widest] = KERNEL_NAMES.map(Some);
-    assert_eq!(choice(16, 96), widest, "32 divides n");
-    assert_eq!(choice(576, 3136), widest, "32 divides n, long k");
-    assert_eq!(choice(24, 144), wide, "16 divides n");
-    assert_eq!(choice(384, 784), wide, "16 divides n, long k");
-    assert_eq!(choice(64, 196), narrow, "neither divides n");
-    assert_eq!(choice(960, 49), narrow, "neither divides n, long k");
+    let [w8, w16, w32, w28, w52] = KERNEL_NAMES.map(Some);
+    assert_eq!(choice(16, Some(96)), w32, "32 divides n");
+    assert_eq!(choice(576, Some(3136)), w32, "32 divides n, long k");
+    assert_eq!(choice(24, Some(144)), w16, "16 divides n");
     assert_eq!(
-        choice(1280, 1),
+        choice(384, Some(784)),
+        w16,
+        "16 divides n: before 28, which ends with a 4×4 tile"
+    );
+    assert_eq!(choice(64, Some(196)), w28, "28 divides n, 8 and 16 do not");
+    assert_eq!(
+        choice(960, Some(49)),
+        w52,
+        "52 wastes 3 columns where 8 and 28 waste 7"
+    );
+    assert_eq!(
+        choice(64, Some(100)),
+        w8,
+        "as little waste as 52, and no 4×4 tile"
+    );
+    assert_eq!(choice(64, None), w8, "n not known");
+    assert_eq!(
+        choice(1280, Some(1)),
         None,
         "matrix-vector products keep tract's kernels"
     );
@@ -409,6 +423,8 @@ fn products_match(kernel: &dyn tract_linalg::mmm::MatMatMul) {
         (5, 33, 3),
         (9, 16, 64),
         (12, 24, 48),
+        (8, 12, 56),
+        (4, 5, 104),
     ] {
         let a = Tensor::from_shape(&[m, k], &(0..m * k).map(|i| value(i, 1)).collect::<Vec<_>>()).unwrap();
         let b = Tensor::from_shape(&[k, n], &(0..k * n).map(|i| value(i, 2)).collect::<Vec<_>>()).unwrap();
