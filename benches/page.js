@@ -73,11 +73,23 @@ function toTensor(rgba, side, input) {
 }
 
 /**
+ * Registers benches/cache-worker.js, the page's service worker as a returning visitor has it, and
+ * says whether it already controls this page (then its files come from Cache Storage).
+ */
+async function cachedByServiceWorker() {
+  await navigator.serviceWorker.register('cache-worker.js');
+  await navigator.serviceWorker.ready;
+  return navigator.serviceWorker.controller !== null;
+}
+
+/**
  * Cold start of the build the page picks, as the page counts it to "ready": wasm fetch+compile,
  * model load, first inference (on one thread: a threaded build starts its pool after ready, timed
- * here on its own and not counted). Call on a fresh page.
+ * here on its own and not counted). Call on a fresh page; `controlled` says whether the service
+ * worker served its files.
  */
 async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
+  const controlled = await cachedByServiceWorker();
   const ours = await loadOurs(pkg, pageBuild, modelUrl, metaUrl);
   const side = ours.meta.input.shape[3];
   const rgba = await inputPixels(photoUrl, side);
@@ -92,6 +104,7 @@ async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
     // Photo preparation is not part of the engine's start-up, so it is left out.
     totalMs: ours.fetchCompileMs + ours.modelLoadMs + first.wallMs,
     label: first.label,
+    controlled,
   };
 }
 
