@@ -288,15 +288,18 @@ fn preferred(_: &IsaSet, accumulator: DatumType, query: &Query, _: &[Suitable]) 
     let Some(n) = query.n else {
         return Some(KERNEL_NAMES[0]);
     };
-    let cost = |&width: &usize| {
+    let cost = |width: usize| {
         (
             n.div_ceil(width) * width - n,
-            width % 8 != 0,
+            !width.is_multiple_of(8),
             std::cmp::Reverse(width),
         )
     };
-    let best = (0..WIDTHS.len()).min_by_key(|&i| cost(&WIDTHS[i]))?;
-    Some(KERNEL_NAMES[best])
+    KERNEL_NAMES
+        .into_iter()
+        .zip(WIDTHS)
+        .min_by_key(|&(_, width)| cost(width))
+        .map(|(name, _)| name)
 }
 
 inventory::submit! {

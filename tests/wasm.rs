@@ -209,9 +209,10 @@ fn browser_logits_match_onnxruntime_on_the_same_tensor() {
 }
 
 /// The engine's own wasm matrix-product kernels (4×8, and 4×16, 4×32, 4×28 and 4×52 as 4×8
-/// tiles side by side, the last two ending with a 4×4 one), run by tract-linalg on products whose sizes are not multiples of their tiles,
-/// with a bias per row and per column, a rank-one term, ReLU6, a residual added and the result
-/// stored three ways (rows contiguous, columns contiguous, neither), against a plain product.
+/// tiles side by side, the last two ending with a 4×4 one), run by tract-linalg on products whose
+/// sizes are not multiples of their tiles, with a bias per row and per column, a rank-one term,
+/// ReLU6, a residual added and the result stored three ways (rows contiguous, columns contiguous,
+/// neither), against a plain product.
 #[wasm_bindgen_test]
 fn the_wasm_product_kernels_match_a_plain_product() {
     use food_classifier::wasm_matmul::KERNEL_NAMES;
