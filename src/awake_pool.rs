@@ -5,16 +5,25 @@
 //! so a thread falls asleep within microseconds of a layer ending, and each of the network's split
 //! layers then waits for it to wake. Polling through the whole inference, as the thread pools of
 //! onnxruntime-web and XNNPACK do, keeps each split layer's second half starting at once.
+//!
+//! The thread running the network must not fall asleep either. Whenever it waits for a share of
+//! a layer that another thread took, rayon puts it to sleep within microseconds, and the thread
+//! that finishes the share wakes it. Linux then tends to place the woken thread on the waker's
+//! core: both threads share one core, taking turns a scheduler tick at a time, while the other
+//! core idles, until the kernel moves one of them (on the 2-core machine measured, 10 ms and
+//! more, and it happened over and over after every pause). A job only that thread can take,
+//! queued again each time it runs, gives its waits something to do instead.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Runs `op` on a pool thread while every other pool thread takes the work it splits off.
 pub fn run_with_pool_awake<R: Send>(op: impl FnOnce() -> R + Send) -> R {
-    let done = AtomicBool::new(false);
+    let done = Arc::new(AtomicBool::new(false));
     rayon::scope(|scope| {
         let owner = rayon::current_thread_index();
         for _ in 1..rayon::current_num_threads() {
-            let done = &done;
+            let done = &*done;
             scope.spawn(move |_| {
                 // The thread running `op` can take this job back while it waits for work it split
                 // off; polling there would wait for itself.
@@ -28,10 +37,24 @@ pub fn run_with_pool_awake<R: Send>(op: impl FnOnce() -> R + Send) -> R {
                 }
             });
         }
+        if let Some(owner) = owner {
+            keep_awake(Arc::clone(&done), owner);
+        }
         let result = op();
         done.store(true, Ordering::Release);
         result
     })
+}
+
+/// Queues a job for pool thread `owner` alone (rayon's per-thread broadcast queue, which no other
+/// thread takes) that queues itself again each time it runs, until `done`: a wait on that thread
+/// always finds it and never sleeps. The other threads' copies of each broadcast return at once.
+fn keep_awake(done: Arc<AtomicBool>, owner: usize) {
+    rayon::spawn_broadcast(move |context| {
+        if context.index() == owner && !done.load(Ordering::Acquire) {
+            keep_awake(Arc::clone(&done), owner);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -93,6 +116,31 @@ mod tests {
         let result = answer.recv_timeout(Duration::from_secs(10));
         busy.store(false, Ordering::Release);
         assert_eq!(result, Ok(42), "the inference waited for its own polling job");
+    }
+
+    /// The job that keeps the inference thread awake queues itself again while the inference
+    /// runs, and stops once it is over: every copy of it ends and lets go of the flag.
+    #[test]
+    fn the_keep_awake_job_stops_once_done() {
+        use super::keep_awake;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        pool.install(|| keep_awake(Arc::clone(&done), rayon::current_thread_index().unwrap()));
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            Arc::strong_count(&done) > 1,
+            "the job stopped before the inference ended"
+        );
+        done.store(true, Ordering::Release);
+        let start = Instant::now();
+        while Arc::strong_count(&done) > 1 && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(Arc::strong_count(&done), 1, "a copy of the job is still queued");
     }
 
     /// Called from a thread outside any pool, as the browser's inference worker calls it.
