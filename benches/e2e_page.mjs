@@ -56,8 +56,9 @@ export async function e2eInPage(context, url, photo, runs) {
   await page.waitForFunction(() => document.querySelector('[data-testid="status"]')?.dataset.state === 'ready', null, {
     timeout: 60_000,
   });
-  // A threaded build times its pool against one thread after ready; photos wait for its choice.
-  await page.waitForFunction(() => !/^(—|measured once)/.test(document.querySelector('[data-testid="thread-choice"]').textContent),
+  // A threaded build times its pool against one thread after ready, and again a few seconds later;
+  // photos wait for its second choice (a one-thread build says so at once).
+  await page.waitForFunction(() => /^not measured|measured again/.test(document.querySelector('[data-testid="thread-choice"]').textContent),
     null, { timeout: 60_000 });
   const engine = {
     engine: await page.locator('[data-testid="engine"]').textContent(),

@@ -152,5 +152,6 @@ export function showThreadPool({ engine, pool_ms: poolMs, pool_error: poolError,
     ? `${ms(choice.pool_ms)} ms on ${choice.threads} threads, ${ms(choice.one_ms)} ms on one: `
       + (engine.threads > 1 ? 'the pool is faster here, so photos run on it'
         : 'the pool is no faster here, so photos run on one thread')
+      + (choice.again ? ' (measured again once the page had settled)' : '')
     : 'not measured: one thread';
 }
