@@ -14,7 +14,7 @@ const GAIN_NEEDED = 0.95;
  * visits the first measurement comes while the browser is probably still optimising the engine's
  * code beside it, and the pool measured slower than one thread there (32-36 ms against 28-32 on
  * a 2-core machine, where later visits measured 20-22 against 28-36); three seconds after ready
- * the pool was the faster in each of six fresh visits measured.
+ * the pool was the faster in each of six visits measured (three in each of two fresh profiles).
  */
 export const MEASURE_AGAIN_AFTER_MS = 5000;
 
