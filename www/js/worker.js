@@ -11,7 +11,7 @@ import { loadEngine, startPool } from './engine-load.js';
 import { ASSET_VERSIONS } from './asset-versions.js';
 import { decodeToRgba, sniffDimensions } from './decode.js';
 import { fetchWithProgress } from './model-fetch.js';
-import { MEASURE_AGAIN_AFTER_MS, choosePool } from './thread-choice.js';
+import { choosePool, untilMeasureAgain } from './thread-choice.js';
 
 const TOP_K = 5;
 const MODEL = 'models/food11-mobilenetv2.onnx';
@@ -91,7 +91,7 @@ async function startThreads(build) {
       });
     };
     await measure(false);
-    await new Promise((resolve) => setTimeout(resolve, MEASURE_AGAIN_AFTER_MS));
+    await untilMeasureAgain();
     await measure(true);
   } catch (error) {
     engine.useThreadPool(false);
