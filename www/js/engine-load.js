@@ -1,9 +1,10 @@
 // Loading one engine build, shared by the page's inference worker and the benchmark's.
+import { cachedFetch } from './cached-fetch.js';
 
-/** The bindings of the engine build at `glue` (a URL), with its `wasm` instantiated. */
+/** The bindings of the engine build at `glue` (a URL), with its `wasm` (a URL) instantiated. */
 export async function loadEngine(glue, wasm) {
   const bindings = await import(glue);
-  await bindings.default({ module_or_path: wasm });
+  await bindings.default({ module_or_path: cachedFetch(wasm) });
   return bindings;
 }
 
