@@ -6,7 +6,8 @@
 //   --settle  idle time before each timed run of the warm rounds (default 50 ms; 0 before run 7)
 //   --pkg   wasm-bindgen output to measure (default dist/pkg), e.g. a variant built for a lever
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,15 @@ const wasmFiles = {
 for (const need of [...Object.values(wasmFiles).map((f) => join(pkgDir, f)), modelPath, photo, join(tfjsNetwork, 'network.json')]) {
   if (!existsSync(need)) throw new Error(`${need} is missing: run \`cargo xtask bench\`, which builds it`);
 }
+/**
+ * A file's content version: the page asks for the engine and the model by theirs (`?v=`), and so
+ * does the benchmark, so that they come back as a returning visitor's do.
+ */
+const contentVersion = (file) => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16);
+const versions = {
+  ...Object.fromEntries(Object.values(wasmFiles).map((f) => [f, contentVersion(join(pkgDir, f))])),
+  model: contentVersion(modelPath),
+};
 
 const loadBefore = loadavg()[0];
 console.error(`native tract: ${runs} runs ...`);
@@ -77,6 +87,7 @@ try {
     modelUrl: `${server.url}/dist/models/food11-mobilenetv2.onnx`,
     metaUrl: `${server.url}/dist/models/model.json`,
     photoUrl: `${server.url}/dist/samples/rice.jpg`,
+    versions,
     ortUrl: `${server.url}/ort`,
     tfjsUrl: `${server.url}/tfjs`,
     tfjsNetworkUrl: `${server.url}/tfjs/network/network.json`,
@@ -193,7 +204,7 @@ async function coldStarts(context, urls, loads) {
   let storedByWorker = false;
   for (let i = 0; runs.length < loads && i < loads + 4; i++) {
     await page.goto(`${server.url}/bench/page.html`);
-    const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl), urls);
+    const r = await page.evaluate((u) => window.bench.coldStart(u.pkg, u.modelUrl, u.metaUrl, u.photoUrl, u.versions), urls);
     if (r.controlled && storedByWorker) runs.push(r);
     storedByWorker ||= r.controlled;
     await page.waitForTimeout(3000);

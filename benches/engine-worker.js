@@ -2,6 +2,7 @@
 // a worker may block while its pool computes). Messages in: {type:'load', glue, wasm, modelUrl,
 // metaUrl}, then for a threaded build {type:'pool', threads}, and {type:'run', rgba, width,
 // height}; each answers with its timings.
+import { cachedFetch } from '/dist/js/cached-fetch.js';
 import { loadEngine, startPool } from '/dist/js/engine-load.js';
 
 let engine = null;
@@ -9,7 +10,7 @@ let classifier = null;
 
 const handlers = {
   async load({ glue, wasm, modelUrl, metaUrl }) {
-    const files = Promise.all([fetch(modelUrl).then((r) => r.arrayBuffer()), fetch(metaUrl).then((r) => r.text())]);
+    const files = Promise.all([cachedFetch(modelUrl).then((r) => r.arrayBuffer()), fetch(metaUrl).then((r) => r.text())]);
     // From this worker's own start (its clock's origin), as the page's worker times its start-up.
     engine = await loadEngine(glue, wasm);
     const [model, meta] = await files;

@@ -11,6 +11,8 @@ const runnableBuilds = Object.fromEntries(['simd128', 'relaxed-simd', 'threads']
   .map((b) => [b.name, b]));
 /** A build's file in `pkg`, the site's wasm-bindgen folder (engineBuild names them from the site's root). */
 const inPkg = (path) => path.replace(/^pkg\//, '');
+/** `url` by its content `version`, as the page asks for the engine and the model. */
+const versioned = (url, version) => (version ? `${url.href}?v=${version}` : url.href);
 
 const now = () => performance.now();
 const state = {};
@@ -29,13 +31,13 @@ function callerOf(worker) {
  * `call` resolves to the worker's answer; timings are taken inside the worker, so the messages'
  * own cost is not counted. A threaded build's pool is not started yet (`startPoolOf`).
  */
-async function loadOurs(pkg, build, modelUrl, metaUrl) {
+async function loadOurs(pkg, build, modelUrl, metaUrl, versions) {
   const call = callerOf(new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' }));
   const base = new URL(`${pkg}/`, location.href);
   const loaded = await call('load', {
     glue: new URL(inPkg(build.glue), base).href,
-    wasm: new URL(inPkg(build.wasm), base).href,
-    modelUrl: new URL(modelUrl, location.href).href,
+    wasm: versioned(new URL(inPkg(build.wasm), base), versions[inPkg(build.wasm)]),
+    modelUrl: versioned(new URL(modelUrl, location.href), versions.model),
     metaUrl: new URL(metaUrl, location.href).href,
   });
   const meta = await (await fetch(metaUrl)).json();
@@ -88,9 +90,9 @@ async function cachedByServiceWorker() {
  * here on its own and not counted). Call on a fresh page; `controlled` says whether the service
  * worker served its files.
  */
-async function coldStart(pkg, modelUrl, metaUrl, photoUrl) {
+async function coldStart(pkg, modelUrl, metaUrl, photoUrl, versions) {
   const controlled = await cachedByServiceWorker();
-  const ours = await loadOurs(pkg, pageBuild, modelUrl, metaUrl);
+  const ours = await loadOurs(pkg, pageBuild, modelUrl, metaUrl, versions);
   const side = ours.meta.input.shape[3];
   const rgba = await inputPixels(photoUrl, side);
   const first = await classifyIn(ours, rgba, side, side);
@@ -149,11 +151,11 @@ const maxDifference = (a, b) => Math.max(...Array.from(a, (x, i) => Math.abs(x -
  * same input: on one thread, and on as many as our threaded build uses when the page can share
  * memory with workers.
  */
-async function setup({ pkg, modelUrl, metaUrl, photoUrl, ortUrl, tfjsUrl, tfjsNetworkUrl, tfjsWeightsUrl }) {
+async function setup({ pkg, modelUrl, metaUrl, photoUrl, versions, ortUrl, tfjsUrl, tfjsNetworkUrl, tfjsWeightsUrl }) {
   state.ours = {};
   let ours;
   for (const [name, build] of Object.entries(runnableBuilds)) {
-    ours = await loadOurs(pkg, build, modelUrl, metaUrl);
+    ours = await loadOurs(pkg, build, modelUrl, metaUrl, versions);
     await startPoolOf(ours, build);
     state.ours[name] = ours;
   }
