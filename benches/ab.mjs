@@ -4,9 +4,10 @@
 // per cent drift between page loads on a shared machine, so it repeats the whole comparison and
 // prints each repeat's medians: a lever is real when B - A keeps its sign in every repeat.
 //
-// usage: node benches/ab.mjs --a WASM --b WASM [--rounds 100] [--repeat 5]
+// usage: node benches/ab.mjs --a WASM --b WASM [--rounds 100] [--repeat 5] [--threads N]
 //   WASM: a wasm-bindgen output file, with its `food_classifier.js` beside it (for example
 //   dist/pkg/food_classifier_relaxed_bg.wasm against a variant built into another folder).
+//   --threads: two threaded builds (dist/pkg/threads/...), each run on its pool of N threads.
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
@@ -22,9 +23,10 @@ const { values: opt } = parseArgs({
     b: { type: 'string' },
     rounds: { type: 'string', default: '100' },
     repeat: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '1' },
   },
 });
-if (!opt.a || !opt.b) throw new Error('usage: node benches/ab.mjs --a WASM --b WASM [--rounds N] [--repeat N]');
+if (!opt.a || !opt.b) throw new Error('usage: node benches/ab.mjs --a WASM --b WASM [--rounds N] [--repeat N] [--threads N]');
 const builds = { a: resolve(opt.a), b: resolve(opt.b) };
 
 const server = await serve({
@@ -41,6 +43,7 @@ try {
     await page.goto(`${server.url}/bench/page.html`);
     const runs = await page.evaluate(compare, {
       base: server.url, wasm: { a: basename(builds.a), b: basename(builds.b) }, rounds: Number(opt.rounds),
+      threads: Number(opt.threads),
     });
     const median = (name, field) => summary(runs[name].map((r) => r[field])).median_ms;
     const m = Object.fromEntries(['a', 'b'].map((name) => [name, { wall: median(name, 'wallMs'), tract: median(name, 'inferenceMs') }]));
@@ -54,10 +57,11 @@ try {
 }
 
 /**
- * In the page: both builds loaded with the shipped model, then `rounds` interleaved runs each;
- * returns each build's runs (the engine worker's `{ wallMs, inferenceMs }`).
+ * In the page: both builds loaded with the shipped model (and on a pool of `threads` threads when
+ * more than one), then `rounds` interleaved runs each; returns each build's runs (the engine
+ * worker's `{ wallMs, inferenceMs }`).
  */
-async function compare({ base, wasm, rounds }) {
+async function compare({ base, wasm, rounds, threads }) {
   const worker = async (name) => {
     const w = new Worker(`${base}/bench/engine-worker.js`, { type: 'module' });
     const call = (type, data = {}) => new Promise((res, rej) => {
@@ -70,6 +74,7 @@ async function compare({ base, wasm, rounds }) {
       modelUrl: `${base}/dist/models/food11-mobilenetv2.onnx`,
       metaUrl: `${base}/dist/models/model.json`,
     });
+    if (threads > 1) await call('pool', { threads });
     return call;
   };
   const engines = { a: await worker('a'), b: await worker('b') };
