@@ -115,6 +115,9 @@ try {
     if (r.error) throw new Error(`the bench page could not classify the 12 MP photo: ${r.error}`);
     if (i > 0) e2eBench.push(r);
   }
+  // The real page runs alone, as a person's tab does: the bench page's engines (ours,
+  // onnxruntime-web's and TF.js's, with their thread pools) close first.
+  await page.close();
   let e2ePage = null;
   if (hasRealPage(root)) {
     try {
