@@ -7,7 +7,9 @@
 // usage: node benches/ab.mjs --a WASM --b WASM [--rounds 100] [--repeat 5] [--threads N]
 //   WASM: a wasm-bindgen output file, with its `food_classifier.js` beside it (for example
 //   dist/pkg/food_classifier_relaxed_bg.wasm against a variant built into another folder).
-//   --threads: two threaded builds (dist/pkg/threads/...), each run on its pool of N threads.
+//   --threads: two threaded builds (dist/pkg/threads/...), each run on its pool of N threads. Run
+//   both orders (--a X --b Y, then --a Y --b X): with two pools alive, the build loaded second
+//   won in both orders of one comparison (README, lever table).
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
