@@ -85,6 +85,7 @@ impl Classifier {
         let analyse_ms = elapsed_ms(start);
         let start = Instant::now();
         crate::declutter::declutter(&mut typed).map_err(bad_model)?;
+        crate::depthwise_rows::install(&mut typed).map_err(bad_model)?;
         let declutter_ms = elapsed_ms(start);
         let start = Instant::now();
         typed.optimize().map_err(bad_model)?;

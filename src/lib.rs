@@ -11,6 +11,7 @@ pub mod budget;
 pub mod classifier;
 mod declutter;
 pub mod decode;
+mod depthwise_rows;
 pub mod error;
 pub mod evaluation;
 pub mod metadata;

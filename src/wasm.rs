@@ -20,13 +20,20 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[cfg(feature = "threads")]
 static POOL_IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// The fewest panels of four rows for which tract splits a matrix product over the pool. tract's
+/// default, 64, leaves the last layers' products of 160 output channels (40 panels over 7×7
+/// positions, a twentieth of an inference) on one thread; split, they take half the time.
+#[cfg(feature = "threads")]
+const POOL_MIN_PANELS: usize = 32;
+
 /// `true`: tract splits its large layers over the pool `initThreadPool` started; `false` (and
 /// before the first call): every inference runs on the calling thread alone. Switchable at any
 /// time between photos, so a page can time both and keep the faster on its machine.
 #[cfg(feature = "threads")]
 #[wasm_bindgen(js_name = useThreadPool)]
 pub fn use_thread_pool(on: bool) {
-    use tract_linalg::multithread::{set_default_executor, Executor};
+    use tract_linalg::multithread::{set_default_executor, set_threading_panel_threshold, Executor};
+    set_threading_panel_threshold(POOL_MIN_PANELS);
     set_default_executor(if on {
         Executor::RayonGlobal
     } else {
