@@ -15,6 +15,7 @@
 
 use std::sync::Arc;
 
+use tract_linalg::routines::DepthwiseCF32;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{ensure, EvalContext, EvalOp, Op, StaticName, TypedOp};
 use tract_onnx::tract_core::ops::binary::TypedBinOp;
@@ -218,10 +219,10 @@ impl DepthwiseRows {
         (first, last.clamp(first, self.output_hw[1]))
     }
 
-    /// Output row `oy` into `out` (`output_hw[1] * channels` values), from the image `input`,
-    /// with the operator's `weights` and `bias`; `taps` is room for a call's taps, reused from
-    /// row to row (a thread's allocations would meet the other thread's at the allocator's lock).
-    fn row(&self, input: &[f32], weights: &[f32], bias: &[f32], oy: usize, out: &mut [f32], taps: &mut Taps) {
+    /// Output row `oy` into `out` (`output_hw[1] * channels` values); `taps` is room for a
+    /// call's taps, reused from row to row (a thread's allocations would meet the other thread's
+    /// at the allocator's lock).
+    fn row(&self, operands: &Operands, oy: usize, out: &mut [f32], taps: &mut Taps) {
         let c = self.channels;
         let w = self.input_hw[1];
         let rows: TVec<(usize, usize)> = self.taps(0, oy).collect();
@@ -238,17 +239,7 @@ impl DepthwiseRows {
                 }
             }
             let out = &mut out[ox * c..(ox + len) * c];
-            depthwise(
-                input,
-                from * c,
-                out,
-                weights,
-                bias,
-                &taps.indices,
-                &taps.offsets,
-                c,
-                self.strides[1] * c,
-            );
+            operands.positions(from * c, self.strides[1] * c, taps, out);
         };
         for ox in (0..first).chain(last..self.output_hw[1]) {
             let cols: TVec<(usize, usize)> = self.taps(1, ox).collect();
@@ -261,8 +252,11 @@ impl DepthwiseRows {
         }
         if let Some((lower, upper)) = self.bounds {
             let (lower, upper) = (f32::from_bits(lower), f32::from_bits(upper));
+            // Compare-and-select, which vectorises to one instruction per bound in wasm (its
+            // pseudo-minimum and -maximum); `f32::max` and `min` do not without relaxed SIMD.
             for x in out.iter_mut() {
-                *x = x.max(lower).min(upper);
+                let raised = if *x < lower { lower } else { *x };
+                *x = if upper < raised { upper } else { raised };
             }
         }
     }
@@ -274,57 +268,58 @@ struct Taps {
     offsets: Vec<isize>,
 }
 
-/// `len = out.len() / c` output positions: position `i` is the bias plus, for each tap `t`,
-/// `weights[tap_indices[t] * c + ch] * input[start + i * in_stride + offsets[t] + ch]`, on the
-/// host's depthwise kernel where it has one. Every index is inside `input` (the caller builds
-/// the taps from positions inside the image).
-#[allow(clippy::too_many_arguments)]
-fn depthwise(
-    input: &[f32],
-    start: usize,
-    out: &mut [f32],
-    weights: &[f32],
-    bias: &[f32],
-    tap_indices: &[usize],
-    offsets: &[isize],
-    c: usize,
-    in_stride: usize,
-) {
-    let len = out.len() / c;
-    if tap_indices.is_empty() {
-        for position in out.chunks_exact_mut(c) {
-            position.copy_from_slice(&bias[..c]);
+/// What every row of one evaluation reads: the image, the filters as `[tap][channel]`, the bias,
+/// and the host's depthwise kernel (looked up once: the lookup walks tract's registry).
+struct Operands<'a> {
+    input: &'a [f32],
+    weights: &'a [f32],
+    bias: &'a [f32],
+    channels: usize,
+    kernel: Option<DepthwiseCF32>,
+}
+
+impl Operands<'_> {
+    /// `out.len() / channels` output positions: position `i` is the bias plus, for each tap `t`,
+    /// `weights[taps.indices[t] * channels + ch] * input[start + i * in_stride + taps.offsets[t] +
+    /// ch]`. Every index is inside the image: the caller builds the taps from positions inside it.
+    fn positions(&self, start: usize, in_stride: usize, taps: &Taps, out: &mut [f32]) {
+        let c = self.channels;
+        let len = out.len() / c;
+        if taps.indices.is_empty() {
+            for position in out.chunks_exact_mut(c) {
+                position.copy_from_slice(&self.bias[..c]);
+            }
+            return;
         }
-        return;
-    }
-    if let Some(kernel) = tract_linalg::routines::depthwise_c_f32() {
-        // SAFETY: every tap of every position reads inside `input` (see above), the weights hold
-        // every tap's `c` values, the bias `c` values, and `out` holds `len` positions of `c`.
-        unsafe {
-            kernel(
-                input.as_ptr().add(start),
-                out.as_mut_ptr(),
-                weights.as_ptr(),
-                tap_indices,
-                offsets,
-                bias.as_ptr(),
-                c,
-                c,
-                len,
-                in_stride as isize,
-                c as isize,
-            )
-        };
-        return;
-    }
-    for (i, position) in out.chunks_exact_mut(c).enumerate() {
-        position.copy_from_slice(&bias[..c]);
-        for (&tap, &offset) in tap_indices.iter().zip(offsets) {
-            let from = start + i * in_stride + offset as usize;
-            let x = &input[from..from + c];
-            let k = &weights[tap * c..(tap + 1) * c];
-            for ((o, x), k) in position.iter_mut().zip(x).zip(k) {
-                *o += k * x;
+        if let Some(kernel) = self.kernel {
+            // SAFETY: every tap of every position reads inside `input` (see above), the weights
+            // hold every tap's `c` values, the bias `c` values, and `out` holds `len` positions.
+            unsafe {
+                kernel(
+                    self.input.as_ptr().add(start),
+                    out.as_mut_ptr(),
+                    self.weights.as_ptr(),
+                    &taps.indices,
+                    &taps.offsets,
+                    self.bias.as_ptr(),
+                    c,
+                    c,
+                    len,
+                    in_stride as isize,
+                    c as isize,
+                )
+            };
+            return;
+        }
+        for (i, position) in out.chunks_exact_mut(c).enumerate() {
+            position.copy_from_slice(&self.bias[..c]);
+            for (&tap, &offset) in taps.indices.iter().zip(&taps.offsets) {
+                let from = start + i * in_stride + offset as usize;
+                let x = &self.input[from..from + c];
+                let k = &self.weights[tap * c..(tap + 1) * c];
+                for ((o, x), k) in position.iter_mut().zip(x).zip(k) {
+                    *o += k * x;
+                }
             }
         }
     }
@@ -363,8 +358,13 @@ impl EvalOp for DepthwiseRows {
             "depthwise input of {} values, {expected} expected",
             input.len()
         );
-        let weights = self.weights.try_as_plain_ram()?.as_slice::<f32>()?;
-        let bias = self.bias.try_as_plain_ram()?.as_slice::<f32>()?;
+        let operands = Operands {
+            input,
+            weights: self.weights.try_as_plain_ram()?.as_slice::<f32>()?,
+            bias: self.bias.try_as_plain_ram()?.as_slice::<f32>()?,
+            channels: self.channels,
+            kernel: tract_linalg::routines::depthwise_c_f32(),
+        };
         // SAFETY: every output position is written below (the border columns one by one, the
         // others in one call per row) before the tensor is read.
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape())? };
@@ -381,7 +381,7 @@ impl EvalOp for DepthwiseRows {
                         offsets: Vec::with_capacity(taps),
                     };
                     for (i, row) in rows.chunks_exact_mut(row_len).enumerate() {
-                        self.row(input, weights, bias, first + i, row, &mut room);
+                        self.row(&operands, first + i, row, &mut room);
                     }
                     Ok(())
                 })?;
