@@ -507,6 +507,13 @@ mod tests {
                 .iter()
                 .filter(|n| n.op_is::<DepthwiseRows>())
                 .count();
+            // The convolution replaced does not linger, weights and all, beside ours.
+            let convolutions = optimized
+                .nodes()
+                .iter()
+                .filter(|n| n.op.name().contains("Conv"))
+                .count();
+            assert_eq!(convolutions + ours, 1, "{optimized}");
             let out = optimized.into_runnable()?.run(tvec!(input.clone().into()))?;
             Ok((
                 out[0].to_plain_array_view::<f32>()?.iter().copied().collect(),
