@@ -424,6 +424,7 @@ mod tests {
 
     /// A channel-last depthwise convolution (then `max`/`min` by scalars when `clip`), as tract
     /// builds one from an ONNX file.
+    #[derive(Clone, Copy)]
     struct Case {
         hw: [usize; 2],
         channels: usize,
@@ -433,6 +434,7 @@ mod tests {
         pads: ([usize; 2], [usize; 2]),
         clip: Option<(f32, f32)>,
         format: DataFormat,
+        kernel_fmt: KernelFormat,
     }
 
     fn values(len: usize, seed: usize) -> Vec<f32> {
@@ -455,7 +457,13 @@ mod tests {
         let mut model = TypedModel::default();
         let x = model.add_source("x", f32::fact(&shape))?;
         let [kh, kw] = case.kernel;
-        let kernel = tensor1(&values(c * kh * kw, 1)).into_shape(&[c, 1, kh, kw])?;
+        // The same filters in every layout: OIHW values, their axes moved to the case's layout.
+        let oihw = tensor1(&values(c * kh * kw, 1)).into_shape(&[c, 1, kh, kw])?;
+        let kernel = match case.kernel_fmt {
+            KernelFormat::OIHW => oihw,
+            KernelFormat::HWIO => oihw.permute_axes(&[2, 3, 1, 0])?,
+            KernelFormat::OHWI => oihw.permute_axes(&[0, 2, 3, 1])?,
+        };
         let k = model.add_const("kernel", kernel)?;
         let b = model.add_const("bias", tensor1(&values(c, 2)))?;
         let conv = Conv {
@@ -471,7 +479,7 @@ mod tests {
                 input_channels: c,
                 output_channels: c,
             },
-            kernel_fmt: KernelFormat::OIHW,
+            kernel_fmt: case.kernel_fmt,
             group: c,
             q_params: None,
         };
@@ -487,18 +495,19 @@ mod tests {
         Ok(model)
     }
 
-    /// tract's output and ours for `case`, and how many of our operators the plan holds.
+    /// tract's output and ours for `case`, and how many of our operators the plan holds. tract's
+    /// own depthwise path reads its filters as OIHW only, so its output is computed from them in
+    /// that layout, the same values.
     fn run_both(case: &Case) -> TractResult<(Vec<f32>, Vec<f32>, usize)> {
-        let source = model(case)?;
-        let input_shape = source
-            .outlet_fact(source.input_outlets()?[0])?
-            .shape
-            .as_concrete()
-            .unwrap()
-            .to_vec();
-        let input = tensor1(&values(input_shape.iter().product(), 3)).into_shape(&input_shape)?;
-        let run = |install_ours: bool| -> TractResult<(Vec<f32>, usize)> {
-            let mut typed = source.clone();
+        let run = |case: &Case, install_ours: bool| -> TractResult<(Vec<f32>, usize)> {
+            let mut typed = model(case)?;
+            let input_shape = typed
+                .outlet_fact(typed.input_outlets()?[0])?
+                .shape
+                .as_concrete()
+                .unwrap()
+                .to_vec();
+            let input = tensor1(&values(input_shape.iter().product(), 3)).into_shape(&input_shape)?;
             typed.declutter()?;
             if install_ours {
                 install(&mut typed)?;
@@ -516,14 +525,20 @@ mod tests {
                 .filter(|n| n.op.name().contains("Conv"))
                 .count();
             assert_eq!(convolutions + ours, 1, "{optimized}");
-            let out = optimized.into_runnable()?.run(tvec!(input.clone().into()))?;
+            let out = optimized.into_runnable()?.run(tvec!(input.into()))?;
             Ok((
                 out[0].to_plain_array_view::<f32>()?.iter().copied().collect(),
                 ours,
             ))
         };
-        let (reference, _) = run(false)?;
-        let (ours, count) = run(true)?;
+        let (reference, _) = run(
+            &Case {
+                kernel_fmt: KernelFormat::OIHW,
+                ..*case
+            },
+            false,
+        )?;
+        let (ours, count) = run(case, true)?;
         Ok((reference, ours, count))
     }
 
@@ -549,6 +564,7 @@ mod tests {
             pads,
             clip: Some((0.0, 6.0)),
             format: DataFormat::NHWC,
+            kernel_fmt: KernelFormat::OIHW,
         }
     }
 
@@ -594,6 +610,18 @@ mod tests {
             clip: Some((-0.5, 0.25)),
             ..case([6, 5], 12, [1, 1], ([1, 1], [1, 1]))
         });
+    }
+
+    #[test]
+    fn reads_filters_in_every_layout() {
+        // Each tensor holds other values at each filter position, so a misread layout shows.
+        for kernel_fmt in [KernelFormat::HWIO, KernelFormat::OHWI] {
+            check(Case {
+                kernel_fmt,
+                kernel: [3, 2],
+                ..case([7, 6], 10, [1, 1], ([1, 0], [1, 1]))
+            });
+        }
     }
 
     #[test]
