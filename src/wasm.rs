@@ -20,9 +20,10 @@ pub use wasm_bindgen_rayon::init_thread_pool;
 #[cfg(feature = "threads")]
 static POOL_IN_USE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// The fewest panels of four rows for which tract splits a matrix product over the pool. tract's
-/// default, 64, leaves the last layers' products of 160 output channels (40 panels over 7×7
-/// positions, a twentieth of an inference) on one thread; split, they take half the time.
+/// The fewest kernel tiles (row panels times column panels) for which tract splits a matrix
+/// product over the pool. tract's default, 64, leaves the last layers' products of 160 output
+/// channels over 7×7 positions (40 row panels of 4 times one of 52 columns, a twentieth of an
+/// inference) on one thread; split, they take half the time.
 #[cfg(feature = "threads")]
 const POOL_MIN_PANELS: usize = 32;
 
