@@ -18,8 +18,9 @@ use std::sync::Arc;
 use tract_linalg::routines::DepthwiseCF32;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::{ensure, EvalContext, EvalOp, Op, StaticName, TypedOp};
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
+use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cnn::Conv;
+use tract_onnx::tract_core::ops::math::{Max, Min};
 
 /// A depthwise convolution over an `[n,] h, w, c` tensor whose weights live in the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -71,37 +72,38 @@ pub(crate) fn install(model: &mut TypedModel) -> TractResult<()> {
 /// reads, fused into `op`; returns the operator and the outlet it replaces.
 fn fuse_clip(model: &TypedModel, id: usize, op: DepthwiseRows) -> TractResult<(DepthwiseRows, OutletId)> {
     let conv_out = OutletId::new(id, 0);
-    let by_scalar = |from: OutletId, name: &str| -> TractResult<Option<(OutletId, f32)>> {
-        let readers = &model.outlet_successors(from);
-        if readers.len() != 1 || model.output_outlets()?.contains(&from) {
-            return Ok(None);
-        }
-        let node = model.node(readers[0].node);
-        let Some(bin) = node.op_as::<TypedBinOp>() else {
-            return Ok(None);
+    let by_scalar =
+        |from: OutletId, is_op: fn(&dyn BinMiniOp) -> bool| -> TractResult<Option<(OutletId, f32)>> {
+            let readers = &model.outlet_successors(from);
+            if readers.len() != 1 || model.output_outlets()?.contains(&from) {
+                return Ok(None);
+            }
+            let node = model.node(readers[0].node);
+            let Some(bin) = node.op_as::<TypedBinOp>() else {
+                return Ok(None);
+            };
+            if !is_op(&*bin.0) || node.inputs.len() != 2 {
+                return Ok(None);
+            }
+            let other = node.inputs[1 - readers[0].slot];
+            let fact = model.outlet_fact(other)?;
+            let scalar = fact
+                .konst
+                .as_ref()
+                .filter(|k| k.len() == 1 && k.datum_type() == f32::datum_type())
+                .map(|k| k.try_as_plain_ram()?.as_slice::<f32>().map(|s| s[0]))
+                .transpose()?;
+            // The output keeps the convolution's shape: a scalar broadcasts to nothing bigger.
+            let same_shape =
+                model.outlet_fact(OutletId::new(node.id, 0))?.shape == model.outlet_fact(from)?.shape;
+            Ok(scalar
+                .filter(|_| same_shape)
+                .map(|s| (OutletId::new(node.id, 0), s)))
         };
-        if bin.0.name() != name || node.inputs.len() != 2 {
-            return Ok(None);
-        }
-        let other = node.inputs[1 - readers[0].slot];
-        let fact = model.outlet_fact(other)?;
-        let scalar = fact
-            .konst
-            .as_ref()
-            .filter(|k| k.len() == 1 && k.datum_type() == f32::datum_type())
-            .map(|k| k.try_as_plain_ram()?.as_slice::<f32>().map(|s| s[0]))
-            .transpose()?;
-        // The output keeps the convolution's shape: a scalar broadcasts to nothing bigger.
-        let same_shape =
-            model.outlet_fact(OutletId::new(node.id, 0))?.shape == model.outlet_fact(from)?.shape;
-        Ok(scalar
-            .filter(|_| same_shape)
-            .map(|s| (OutletId::new(node.id, 0), s)))
-    };
-    let Some((after_max, lower)) = by_scalar(conv_out, "Max")? else {
+    let Some((after_max, lower)) = by_scalar(conv_out, |op| op.is::<Max>())? else {
         return Ok((op, conv_out));
     };
-    let Some((after_min, upper)) = by_scalar(after_max, "Min")? else {
+    let Some((after_min, upper)) = by_scalar(after_max, |op| op.is::<Min>())? else {
         return Ok((op, conv_out));
     };
     if lower.is_nan() || upper.is_nan() || lower > upper {
@@ -525,6 +527,15 @@ mod tests {
                 .filter(|n| n.op.name().contains("Conv"))
                 .count();
             assert_eq!(convolutions + ours, 1, "{optimized}");
+            // Nor does the clip ours takes in.
+            if ours > 0 {
+                let clips = optimized
+                    .nodes()
+                    .iter()
+                    .filter(|n| ["Max", "Min"].iter().any(|op| n.op.name().contains(op)))
+                    .count();
+                assert_eq!(clips, 0, "{optimized}");
+            }
             let out = optimized.into_runnable()?.run(tvec!(input.into()))?;
             Ok((
                 out[0].to_plain_array_view::<f32>()?.iter().copied().collect(),
