@@ -9,12 +9,29 @@ export async function loadEngine(glue, wasm) {
 }
 
 /**
+ * How long a pool may take to start before the engine gives up on it: its workers start in 40–60
+ * ms on a 2-core machine, but a start can also never end (Firefox, now and then), and a page must
+ * not say "starting" for ever.
+ */
+export const POOL_START_LIMIT_MS = 15_000;
+
+/**
  * Starts a threaded build's pool of `threads` workers and hands the engine's work to it; until it
  * resolves, every inference runs on the calling thread alone, so a page can answer photos while
  * its pool starts. Called once the model is loaded and warmed up: the pool's workers starting
- * beside the model's set-up would only compete with it for the cores.
+ * beside the model's set-up would only compete with it for the cores. Rejects when the pool has
+ * not started within `limitMs`; the engine then stays on the calling thread, even if the pool
+ * starts later.
  */
-export async function startPool(bindings, threads) {
-  await bindings.initThreadPool(threads);
+export async function startPool(bindings, threads, limitMs = POOL_START_LIMIT_MS) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the pool did not start within ${limitMs / 1000} s`)), limitMs);
+  });
+  try {
+    await Promise.race([bindings.initThreadPool(threads), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
   bindings.useThreadPool(true);
 }
