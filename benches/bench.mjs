@@ -19,6 +19,8 @@ import { sizes } from './sizes.mjs';
 import { summary } from './stats.mjs';
 import { e2eInPage, hasRealPage } from './e2e_page.mjs';
 import { report } from './report.mjs';
+import { startServer } from '../tests/page/harness.mjs';
+import { measureFirstVisit } from '../tests/page/first-visit.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 const { values: opt } = parseArgs({
@@ -127,6 +129,9 @@ try {
     }
   }
 
+  console.error('first visit, as `serve` sends it ...');
+  const firstVisit = await firstVisitThroughServe(browser);
+
   const results = {
     machine: {
       cpu: cpus()[0]?.model,
@@ -174,6 +179,8 @@ try {
     cold_private: coldSummary(coldPrivate),
     e2e_bench_page: { total: summary(e2eBench.map((r) => r.totalMs)), decode_resize: summary(e2eBench.map((r) => r.decodeResizeMs)), label: e2eBench[0].label },
     e2e_real_page: e2ePage,
+    // Bytes `serve` sends a fresh browser that accepts brotli: until ready, and with the offline copy.
+    first_visit: firstVisit,
     sizes: {
       wasm: sizes(join(pkgDir, wasmFiles.simd128)),
       wasm_relaxed: sizes(join(pkgDir, wasmFiles['relaxed-simd'])),
@@ -215,6 +222,20 @@ async function coldStarts(context, urls, loads) {
   await page.close();
   if (runs.length < loads) throw new Error(`the service worker served only ${runs.length} of ${loads} cold starts`);
   return runs;
+}
+
+/** The site's first visit through the real `serve` (the benchmark's own server sends files as they are). */
+async function firstVisitThroughServe(browser) {
+  const site = await startServer();
+  const context = await browser.newContext();
+  try {
+    const visit = await measureFirstVisit(context, site.baseUrl);
+    const summarise = (part) => ({ bytes: part.bytes, files: part.files.length, largest: part.files.slice(0, 3) });
+    return { before_ready: summarise(visit.before_ready), total: summarise(visit.total) };
+  } finally {
+    await context.close();
+    await site.stop();
+  }
 }
 
 /** `page`, with its errors passed on to the benchmark's output. */

@@ -40,6 +40,8 @@ export function report(r) {
     e2e_12mp_ms: e2e.median_ms,
     e2e_12mp_p90_ms: e2e.p90_ms,
     e2e_12mp_source: r.e2e_real_page ? 'dist/index.html' : 'benches/page.html',
+    first_visit_brotli_bytes: r.first_visit.total.bytes,
+    first_visit_before_ready_brotli_bytes: r.first_visit.before_ready.bytes,
     wasm_bytes: r.sizes.wasm.raw,
     wasm_gzip_bytes: r.sizes.wasm.gzip,
     wasm_brotli_bytes: r.sizes.wasm.brotli,
@@ -89,6 +91,10 @@ export function report(r) {
       `ours / TF.js wasm: relaxed-simd, one thread ${flat.ratio_wasm_relaxed_simd_vs_tfjs_wasm.toFixed(2)}` +
         (flat.ratio_threads_vs_tfjs_wasm_threads === null ? '' : `    ${r.threads.threads} threads ${flat.ratio_threads_vs_tfjs_wasm_threads.toFixed(2)}`)]),
     `top-1 on the sample: ${Object.entries(r.ours).map(([name, o]) => `${name} ${o.label}`).join(', ')}, onnxruntime-web ${ort.label}${ortThreaded ? ` (${ortThreadedName}: ${ortThreaded.label})` : ''}${tfjs ? `, TF.js ${tfjs.label}` : ''}, native photo ${r.native.photo}`,
+    '',
+    `first visit as serve sends it (brotli): ${(r.first_visit.before_ready.bytes / 1e6).toFixed(2)} MB until ready `
+      + `(${r.first_visit.before_ready.files} files), ${(r.first_visit.total.bytes / 1e6).toFixed(2)} MB with the offline copy `
+      + `(${r.first_visit.total.files} files; ${r.first_visit.total.largest.map((f) => `${f.path.split('/').pop()} ${(f.bytes / 1e6).toFixed(2)} MB`).join(', ')})`,
     '',
     `${'size'.padEnd(14)}${'raw'.padStart(12)}${'gzip'.padStart(12)}${'brotli'.padStart(12)}`,
     ...Object.entries(r.sizes).map(([k, s]) => `${k.padEnd(14)}${kb(s.raw).padStart(12)}${kb(s.gzip).padStart(12)}${kb(s.brotli).padStart(12)}`),
