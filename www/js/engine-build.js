@@ -28,9 +28,10 @@ const ENGINE_BUILDS = {
 };
 
 /**
- * Firefox (ESR 153 on our test machine) now and then never finishes starting the pool: about 1
- * page load in 15 (the engine gives up on it after a while and stays on one thread). There the
- * threaded build runs only when asked for by name (`?engine=threads`) until that is understood.
+ * Firefox (ESR 153 on our test machine) now and then stops the engine's worker while it starts
+ * the pool (about 1 page load in 100: the pool's second worker never begins, and the engine's
+ * worker answers nothing after). There the threaded build runs only when asked for by name
+ * (`?engine=threads`) until that is understood.
  */
 const THREADS_BY_DEFAULT = !/\bFirefox\//.test(self.navigator?.userAgent ?? '');
 

@@ -10,8 +10,8 @@ export async function loadEngine(glue, wasm) {
 
 /**
  * How long a pool may take to start before the engine gives up on it: its workers start in 40–60
- * ms on a 2-core machine, but a start can also never end (Firefox, now and then), and a page must
- * not say "starting" for ever.
+ * ms on a 2-core machine (Chromium; 70–470 ms in Firefox), but a start whose worker script never
+ * loads never ends, and a page must not say "starting" for ever.
  */
 export const POOL_START_LIMIT_MS = 15_000;
 
