@@ -13,7 +13,7 @@ export async function loadEngine(glue, wasm) {
  * ms on a 2-core machine (Chromium; 70–470 ms in Firefox), but a start whose worker script never
  * loads never ends, and a page must not say "starting" for ever.
  */
-export const POOL_START_LIMIT_MS = 15_000;
+const POOL_START_LIMIT_MS = 15_000;
 
 /**
  * Starts a threaded build's pool of `threads` workers and hands the engine's work to it; until it
