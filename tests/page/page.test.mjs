@@ -153,14 +153,10 @@ describe('the food classifier page', () => {
     const { isolated, cores } = await page.evaluate(() => ({ isolated: self.crossOriginIsolated, cores: navigator.hardwareConcurrency }));
     assert.ok(isolated, 'serve makes the page cross-origin isolated, which threads need');
     const build = await pick();
-    // Chromium has had relaxed SIMD since version 114 and wasm threads since 74: on more than one
-    // core the threaded build must be the one picked, with a thread per core up to four.
-    if (BROWSER === 'chromium') {
-      assert.equal(build.name, cores > 1 ? 'threads' : 'relaxed-simd');
-      assert.equal(build.threads, cores > 1 ? Math.min(cores, 4) : 1);
-    }
-    // Firefox runs the threaded build only when asked for it (see engine-build.js).
-    if (BROWSER === 'firefox') assert.equal(build.name, 'relaxed-simd');
+    // Both browsers tested have relaxed SIMD and wasm threads: on more than one core the threaded
+    // build must be the one picked, with a thread per core up to four.
+    assert.equal(build.name, cores > 1 ? 'threads' : 'relaxed-simd');
+    assert.equal(build.threads, cores > 1 ? Math.min(cores, 4) : 1);
     const engineText = (simd, threads) => `wasm ${simd}, ${threads} thread${threads === 1 ? '' : 's'}`;
     // A threaded build is ready on one thread and says so; its pool starts after ready and is
     // timed against one thread, and photos then run on the faster, as the page says.

@@ -87,9 +87,10 @@ setupServerCompare();
 // would otherwise download the wasm and the model while the worker streams the same URLs, and
 // Chromium fails both downloads when such a shared HTTP cache entry cannot be written (seen in
 // fresh private contexts with the 15 MB uncompressed wasm of a plain static host). After the start
-// they come from that cache.
+// they come from that cache. It waits for a threaded build's pool too: in Firefox, a worker that
+// replaced a stalled one did not start while the service worker installed and claimed the page.
 if ('serviceWorker' in navigator) {
-  client.ready.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
+  client.settled.catch(() => {}).then(() => navigator.serviceWorker.register('sw.js'))
     .then(() => navigator.serviceWorker.ready).then(() => {
       $('offline-state').textContent = 'Saved for offline use.';
     }).catch(() => {

@@ -27,14 +27,6 @@ const ENGINE_BUILDS = {
   simd128: { simd: 'simd128', wasm: 'pkg/food_classifier_bg.wasm', glue: 'pkg/food_classifier.js' },
 };
 
-/**
- * Firefox (ESR 153 on our test machine) now and then stops the engine's worker while it starts
- * the pool (about 1 page load in 100: the pool's second worker never begins, and the engine's
- * worker answers nothing after). There the threaded build runs only when asked for by name
- * (`?engine=threads`) until that is understood.
- */
-const THREADS_BY_DEFAULT = !/\bFirefox\//.test(self.navigator?.userAgent ?? '');
-
 /** Whether this context may share wasm memory between workers: isolated, with shared memories. */
 function canShareMemory() {
   if (!self.crossOriginIsolated) return false;
@@ -58,8 +50,7 @@ self.engineBuild = (requested, { isolated = canShareMemory() } = {}) => {
   const cores = Math.min(self.navigator?.hardwareConcurrency || 1, MAX_THREADS);
   const threaded = relaxed && cores > 1 && isolated;
   const runnable = [...(threaded ? ['threads'] : []), ...(relaxed ? ['relaxed-simd'] : []), 'simd128'];
-  const fastest = runnable.find((b) => b !== 'threads' || THREADS_BY_DEFAULT);
-  const name = runnable.includes(requested) ? requested : fastest;
+  const name = runnable.includes(requested) ? requested : runnable[0];
   const build = ENGINE_BUILDS[name];
   return {
     name,

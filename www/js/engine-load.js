@@ -11,9 +11,10 @@ export async function loadEngine(glue, wasm) {
 /**
  * How long a pool may take to start before the engine gives up on it: its workers start in 40–60
  * ms on a 2-core machine (Chromium; 70–470 ms in Firefox), but a start whose worker script never
- * loads never ends, and a page must not say "starting" for ever.
+ * loads never ends, and a page must not say "starting" for ever. Shorter than the page's own wait
+ * for news of the pool (classifier-client.js), which restarts a worker that says nothing.
  */
-const POOL_START_LIMIT_MS = 15_000;
+const POOL_START_LIMIT_MS = 5_000;
 
 /**
  * Starts a threaded build's pool of `threads` workers and hands the engine's work to it; until it

@@ -40,6 +40,9 @@ async function start() {
   // The page may ask for a build by name (its `?engine=simd128`, in this worker's name) to compare
   // them; the browser decides whether it can run it.
   const build = self.engineBuild(/\bengine=(\S+)/.exec(self.name)?.[1]);
+  // `pool=off`: a threaded build stays on this thread (the page restarted the engine after its
+  // pool start never answered).
+  const pool = build.threads > 1 && !/\bpool=off\b/.test(self.name);
   // The model downloads while the engine compiles.
   const files = Promise.all([
     fetchWithProgress(asset(MODEL), (loaded, total) => postMessage({ type: 'progress', loaded, total }),
@@ -62,10 +65,10 @@ async function start() {
     type: 'ready',
     labels: classifier.labels,
     modelBytes: model.length,
-    engine: { build: build.simd, threads: 1, starting: build.threads > 1 ? build.threads : 0 },
+    engine: { name: build.name, build: build.simd, threads: 1, starting: pool ? build.threads : 0 },
     cold: { wasm_ms: t1 - t0, fetch_ms: t2 - t1, model_ms: t3 - t2, warmup_ms: t4 - t3, total_ms: t4 - t0 },
   });
-  if (build.threads > 1) startThreads(build);
+  if (pool) startThreads(build);
 }
 
 /**
@@ -222,24 +225,37 @@ async function evaluate({ id, entries }) {
   }
 }
 
+// The person's model changes in the order the page asked for the changes, and a photo or folder
+// sent after a change is answered by the model as it stands after it (a page that restarts this
+// worker sends the model and the waiting photos together).
+let ownChanges = Promise.resolve();
+function changeOwn(change) {
+  const done = ownChanges.then(change);
+  ownChanges = done.catch(() => {});
+  return done;
+}
+
 self.onmessage = async ({ data }) => {
   if (data.type === 'cancel') {
     cancelled.add(data.id);
     return;
   }
   if (data.type === 'own-forget') {
-    own?.free();
-    own = null;
+    changeOwn(() => {
+      own?.free();
+      own = null;
+    });
     return;
   }
   try {
     await ready;
-    if (data.type === 'evaluate') {
-      await evaluate(data);
+    if (data.type === 'own-load') {
+      await changeOwn(() => loadOwn(data));
       return;
     }
-    if (data.type === 'own-load') {
-      await loadOwn(data);
+    await ownChanges;
+    if (data.type === 'evaluate') {
+      await evaluate(data);
       return;
     }
     if (data.type !== 'classify') return;
