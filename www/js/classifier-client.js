@@ -4,8 +4,8 @@
 /**
  * How long after ready the page waits to hear how a threaded build's pool started. The worker
  * answers within a second or two, or after its own limit on the start (engine-load.js). Firefox
- * now and then stops the engine's worker while its pool starts (about 1 page load in 100 on a
- * 2-core machine), and such a worker never answers anything again: the page then replaces it with
+ * now and then stops the engine's worker while its pool starts (6 page loads of 270 on a 2-core
+ * machine), and such a worker never answers anything again: the page then replaces it with
  * one that runs the same build on one thread, and sends it everything still unanswered.
  */
 const POOL_ANSWER_LIMIT_MS = 8_000;
