@@ -18,7 +18,10 @@ class StandInWorker {
     this.sent = [];
     this.terminated = false;
     this.silent = silent;
-    queueMicrotask(() => this.reply({ ...READY, engine }));
+    queueMicrotask(() => {
+      this.reply({ type: 'progress', loaded: 1, total: 1 });
+      this.reply({ ...READY, engine });
+    });
   }
 
   reply(data) {
@@ -83,6 +86,8 @@ test('a one-thread build is not watched', { timeout: 5_000 }, async () => {
 
 test('a worker silent about its pool is replaced on one thread, which answers what it was asked', { timeout: 5_000 }, async () => {
   const { client, workers } = clientWith(THREADED, 50);
+  let progress = 0;
+  client.addEventListener('progress', () => progress++);
   const info = await client.ready;
   assert.equal(info.engine.starting, 2);
   const own = client.loadOwn('model bytes', '{}');
@@ -107,6 +112,8 @@ test('a worker silent about its pool is replaced on one thread, which answers wh
   // The replacement was sent what the silent worker had not answered, in the order first sent.
   assert.deepEqual(workers[1].sent.map((m) => m.type), ['own-load', 'classify', 'evaluate']);
   assert.deepEqual(workers[1].sent, workers[0].sent);
+  // The page's model download was shown once: the replacement's, from the cache, is not shown.
+  assert.equal(progress, 1);
 });
 
 test('the person\'s model, already loaded, is loaded again in the replacement before anything else', { timeout: 5_000 }, async () => {

@@ -36,11 +36,15 @@ export class ClassifierClient extends EventTarget {
       && new Promise((resolve) => this.addEventListener('engine', resolve, { once: true })));
   }
 
-  /** Starts the worker named `name`; `onReady(info)` or `onFailed(error)` hears how its start went. */
-  start(name, onReady, onFailed) {
+  /**
+   * Starts the worker named `name`; `onReady(info)` or `onFailed(error)` hears how its start went.
+   * `progress`: whether its model download is shown (not for a replacement, after ready).
+   */
+  start(name, onReady, onFailed, { progress = true } = {}) {
     const worker = this.createWorker(this.workerUrl, { type: 'module', name });
     this.worker = worker;
     worker.onmessage = ({ data }) => {
+      if (data.type === 'progress' && !progress) return;
       if (data.type === 'progress' || data.type === 'engine') this.dispatchEvent(new CustomEvent(data.type, { detail: data }));
       else if (data.type === 'ready') onReady(data);
       else if (data.type === 'failed') onFailed(new Error(data.message));
@@ -66,7 +70,7 @@ export class ClassifierClient extends EventTarget {
     const reason = `no answer within ${limitMs / 1000} s, so the engine restarted on one thread`;
     this.start(`classifier engine=${engine.name} pool=off`, (info) => {
       this.dispatchEvent(new CustomEvent('engine', { detail: { engine: info.engine, pool_error: reason } }));
-    }, (error) => this.failAll(error));
+    }, (error) => this.failAll(error), { progress: false });
     const waiting = [...this.pending, ...this.evaluations].sort(([a], [b]) => a - b).map(([, entry]) => entry.message);
     if (this.ownLoad && !waiting.includes(this.ownLoad)) this.worker.postMessage(this.ownLoad);
     for (const message of waiting) this.worker.postMessage(message);
