@@ -18,6 +18,7 @@ class StandInWorker {
     this.sent = [];
     this.terminated = false;
     this.silent = silent;
+    this.cancelled = new Set();
     queueMicrotask(() => {
       this.reply({ type: 'progress', loaded: 1, total: 1 });
       this.reply({ ...READY, engine });
@@ -33,11 +34,13 @@ class StandInWorker {
     if (this.silent) return;
     if (message.type === 'classify') queueMicrotask(() => this.reply({ type: 'result', id: message.id, result: { label: 'Rice', by: this.name }, worker_ms: 1 }));
     if (message.type === 'own-load') queueMicrotask(() => this.reply({ type: 'own-ready', id: message.id, labels: ['a'] }));
+    if (message.type === 'cancel') this.cancelled.add(message.id);
     if (message.type === 'evaluate') {
       queueMicrotask(() => {
         this.reply({ type: 'evaluation-start', id: message.id, total: 2, skipped: 0 });
-        for (const index of [0, 1]) this.reply({ type: 'evaluation-photo', id: message.id, index, by: this.name });
-        this.reply({ type: 'evaluation-done', id: message.id, report: { photos: 2 } });
+        const cancelled = this.cancelled.has(message.id);
+        if (!cancelled) for (const index of [0, 1]) this.reply({ type: 'evaluation-photo', id: message.id, index, by: this.name });
+        this.reply({ type: 'evaluation-done', id: message.id, report: { photos: cancelled ? 0 : 2 }, cancelled });
       });
     }
   }
@@ -186,4 +189,21 @@ test('a folder evaluation the silent worker had begun reaches the page once per 
     ['evaluation-photo', 1, 'classifier engine=threads pool=off'],
     ['evaluation-done', undefined, undefined],
   ]);
+});
+
+test('a folder evaluation cancelled while the worker was silent is not run again by the replacement', { timeout: 5_000 }, async () => {
+  const { client, workers } = clientWith(THREADED, 50);
+  await client.ready;
+  const evaluation = [];
+  const evaluated = new Promise((resolve) => {
+    const cancel = client.evaluate([{ path: 'Rice/a.jpg' }, { path: 'Rice/b.jpg' }], (message) => {
+      evaluation.push(message);
+      if (message.type === 'evaluation-done') resolve();
+    });
+    cancel();
+  });
+  await evaluated;
+  assert.deepEqual(workers[1].sent.map((m) => m.type), ['evaluate', 'cancel']);
+  assert.deepEqual(evaluation.map((m) => m.type), ['evaluation-start', 'evaluation-done']);
+  assert.equal(evaluation.at(-1).cancelled, true);
 });

@@ -22,7 +22,7 @@ export class ClassifierClient extends EventTarget {
     this.workerUrl = workerUrl;
     this.createWorker = createWorker;
     this.pending = new Map(); // id → { resolve, reject, message }
-    this.evaluations = new Map(); // id → { onMessage, message, started, photos }
+    this.evaluations = new Map(); // id → { onMessage, message, started, photos, cancelled }
     this.ownLoad = null; // The person's model as last sent, for a replacement worker.
     this.nextId = 1;
     this.ready = new Promise((resolve, reject) => {
@@ -71,9 +71,13 @@ export class ClassifierClient extends EventTarget {
     this.start(`classifier engine=${engine.name} pool=off`, (info) => {
       this.dispatchEvent(new CustomEvent('engine', { detail: { engine: info.engine, pool_error: reason } }));
     }, (error) => this.failAll(error), { progress: false });
-    const waiting = [...this.pending, ...this.evaluations].sort(([a], [b]) => a - b).map(([, entry]) => entry.message);
-    if (this.ownLoad && !waiting.includes(this.ownLoad)) this.worker.postMessage(this.ownLoad);
-    for (const message of waiting) this.worker.postMessage(message);
+    const waiting = [...this.pending, ...this.evaluations].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+    if (this.ownLoad && !waiting.some((entry) => entry.message === this.ownLoad)) this.worker.postMessage(this.ownLoad);
+    for (const { message, cancelled } of waiting) {
+      this.worker.postMessage(message);
+      // A folder evaluation cancelled while the old worker was silent stops at once.
+      if (cancelled) this.worker.postMessage({ type: 'cancel', id: message.id });
+    }
   }
 
   /** Every unanswered request and evaluation fails with `error`. */
@@ -118,9 +122,13 @@ export class ClassifierClient extends EventTarget {
   evaluate(entries, onMessage) {
     const id = this.nextId++;
     const message = { type: 'evaluate', id, entries };
-    this.evaluations.set(id, { onMessage, message, started: false, photos: new Set() });
+    const evaluation = { onMessage, message, started: false, photos: new Set(), cancelled: false };
+    this.evaluations.set(id, evaluation);
     this.worker.postMessage(message);
-    return () => this.worker.postMessage({ type: 'cancel', id });
+    return () => {
+      evaluation.cancelled = true;
+      this.worker.postMessage({ type: 'cancel', id });
+    };
   }
 
   /**
