@@ -167,6 +167,10 @@ test('a replacement that fails to start fails everything waiting, with its reaso
   await client.ready;
   const photo = client.classify('photo bytes');
   await assert.rejects(photo, /HTTP 503/);
+  // Nothing asked for later waits for ever.
+  await assert.rejects(client.classify('another photo'), /HTTP 503/);
+  const evaluation = await new Promise((resolve) => client.evaluate([{ path: 'Rice/a.jpg' }], resolve));
+  assert.deepEqual([evaluation.type, evaluation.message], ['error', 'Could not download the model (HTTP 503).']);
 });
 
 test('a folder evaluation the silent worker had begun reaches the page once per photo', { timeout: 5_000 }, async () => {

@@ -24,6 +24,7 @@ export class ClassifierClient extends EventTarget {
     this.pending = new Map(); // id → { resolve, reject, message }
     this.evaluations = new Map(); // id → { onMessage, message, started, photos, cancelled }
     this.ownLoad = null; // The person's model as last sent, for a replacement worker.
+    this.failure = null; // Why a replacement worker could not start: every answer from then on.
     this.nextId = 1;
     this.ready = new Promise((resolve, reject) => {
       this.start(engine ? `classifier engine=${engine}` : 'classifier', (info) => {
@@ -80,8 +81,9 @@ export class ClassifierClient extends EventTarget {
     }
   }
 
-  /** Every unanswered request and evaluation fails with `error`. */
+  /** Every unanswered request and evaluation fails with `error`, and so does every later one. */
   failAll(error) {
+    this.failure = error;
     for (const { reject } of this.pending.values()) reject(error);
     for (const { onMessage } of this.evaluations.values()) onMessage({ type: 'error', message: error.message });
     this.pending.clear();
@@ -121,6 +123,10 @@ export class ClassifierClient extends EventTarget {
    */
   evaluate(entries, onMessage) {
     const id = this.nextId++;
+    if (this.failure) {
+      queueMicrotask(() => onMessage({ type: 'error', id, message: this.failure.message }));
+      return () => {};
+    }
     const message = { type: 'evaluate', id, entries };
     const evaluation = { onMessage, message, started: false, photos: new Set(), cancelled: false };
     this.evaluations.set(id, evaluation);
@@ -137,6 +143,7 @@ export class ClassifierClient extends EventTarget {
    */
   send(message) {
     const sent = { ...message, id: this.nextId++ };
+    if (this.failure) return { sent, answer: Promise.reject(this.failure) };
     const answer = new Promise((resolve, reject) => {
       this.pending.set(sent.id, { resolve, reject, message: sent });
     });
