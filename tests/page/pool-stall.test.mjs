@@ -28,7 +28,8 @@ const session = serverAndBrowser({ dir: site });
 test('an engine worker stopped by its pool start is restarted on one thread and answers the photo', async () => {
   const context = await session.browser.newContext();
   try {
-    const page = await openReady(context, session.server.baseUrl);
+    // Asked for by name: Firefox runs the threaded build only then.
+    const page = await openReady(context, `${session.server.baseUrl}?engine=threads`);
     const text = (id) => page.getByTestId(id).textContent();
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     assert.ok(cores > 1, 'the threaded build needs a machine with more than one core');

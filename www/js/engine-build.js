@@ -27,6 +27,15 @@ const ENGINE_BUILDS = {
   simd128: { simd: 'simd128', wasm: 'pkg/food_classifier_bg.wasm', glue: 'pkg/food_classifier.js' },
 };
 
+/**
+ * Firefox (ESR 153 on our test machine) now and then stops the engine's worker while it starts
+ * the pool (6 page loads of 270: the engine's worker answers nothing after; the page then restarts
+ * it on one thread), and with the threaded build running, a second page of the site opened beside
+ * it once did not finish loading within 30 s. There the threaded build runs only when asked for
+ * by name (`?engine=threads`) until that is understood.
+ */
+const THREADS_BY_DEFAULT = !/\bFirefox\//.test(self.navigator?.userAgent ?? '');
+
 /** Whether this context may share wasm memory between workers: isolated, with shared memories. */
 function canShareMemory() {
   if (!self.crossOriginIsolated) return false;
@@ -50,7 +59,8 @@ self.engineBuild = (requested, { isolated = canShareMemory() } = {}) => {
   const cores = Math.min(self.navigator?.hardwareConcurrency || 1, MAX_THREADS);
   const threaded = relaxed && cores > 1 && isolated;
   const runnable = [...(threaded ? ['threads'] : []), ...(relaxed ? ['relaxed-simd'] : []), 'simd128'];
-  const name = runnable.includes(requested) ? requested : runnable[0];
+  const fastest = runnable.find((b) => b !== 'threads' || THREADS_BY_DEFAULT);
+  const name = runnable.includes(requested) ? requested : fastest;
   const build = ENGINE_BUILDS[name];
   return {
     name,
