@@ -90,6 +90,9 @@ export async function openReady(context, baseUrl) {
   return page;
 }
 
+/** The text of the element with `data-testid="id"` on `page`. */
+export const text = (page, id) => page.getByTestId(id).textContent();
+
 /** Runs `action` and waits until the page has finished with that photo (an answer or an error). */
 export async function classifyWith(page, action) {
   const count = () => Number(document.getElementById('results').dataset.count || 0);

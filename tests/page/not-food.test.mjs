@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { BAD, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { BAD, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser, text } from './harness.mjs';
 
 const site = mkdtempSync(path.join(tmpdir(), 'food-classifier-not-food-'));
 const onnx = path.join(site, 'models/food11-mobilenetv2.onnx');
@@ -27,7 +27,6 @@ before(() => {
 const session = serverAndBrowser({ dir: site, model: onnx });
 after(() => rmSync(site, { recursive: true, force: true }));
 
-const text = (page, id) => page.getByTestId(id).textContent();
 const choose = (page, file) => classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(file));
 
 describe('a photo that does not look like food', () => {

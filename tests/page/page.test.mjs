@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { BAD, BROWSER, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { BAD, BROWSER, GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser, text } from './harness.mjs';
 
 const session = serverAndBrowser();
 const requests = [];
@@ -13,8 +13,6 @@ async function newContext(options = {}) {
   context.on('request', (request) => requests.push(request.url()));
   return context;
 }
-
-const text = (page, id) => page.getByTestId(id).textContent();
 
 async function expectTop(page, label) {
   assert.equal(await text(page, 'top-label'), label);

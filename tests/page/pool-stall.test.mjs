@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { GOLDEN, ROOT, classifyWith, openReady, serverAndBrowser, text } from './harness.mjs';
 
 const site = mkdtempSync(path.join(tmpdir(), 'stalled-pool-'));
 cpSync(path.join(ROOT, 'dist'), site, { recursive: true });
@@ -30,17 +30,16 @@ test('an engine worker stopped by its pool start is restarted on one thread and 
   try {
     // Asked for by name: Firefox runs the threaded build only then.
     const page = await openReady(context, `${session.server.baseUrl}?engine=threads`);
-    const text = (id) => page.getByTestId(id).textContent();
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     assert.ok(cores > 1, 'the threaded build needs a machine with more than one core');
-    assert.match(await text('engine'), /^wasm relaxed-simd, 1 thread \(\d starting\)$/);
+    assert.match(await text(page, 'engine'), /^wasm relaxed-simd, 1 thread \(\d starting\)$/);
     // Asked for at once, while the worker is stopped: answered by its replacement.
     await classifyWith(page, () => page.locator('[data-sample="rice.jpg"]').click());
-    assert.equal(await text('top-label'), 'Rice');
-    assert.equal(await text('pool-ms'), 'could not start (no answer within 8 s, so the engine restarted on one thread)');
-    assert.equal(await text('engine'), 'wasm relaxed-simd, 1 thread');
-    await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(ROOT, 'tests/fixtures/golden/soup.jpg')));
-    assert.equal(await text('top-label'), 'Soup');
+    assert.equal(await text(page, 'top-label'), 'Rice');
+    assert.equal(await text(page, 'pool-ms'), 'could not start (no answer within 8 s, so the engine restarted on one thread)');
+    assert.equal(await text(page, 'engine'), 'wasm relaxed-simd, 1 thread');
+    await classifyWith(page, () => page.locator('input[type=file]').first().setInputFiles(path.join(GOLDEN, 'soup.jpg')));
+    assert.equal(await text(page, 'top-label'), 'Soup');
   } finally {
     await context.close();
   }

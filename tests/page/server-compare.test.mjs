@@ -2,11 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { BAD, GOLDEN, classifyWith, openReady, serverAndBrowser } from './harness.mjs';
+import { BAD, GOLDEN, classifyWith, openReady, serverAndBrowser, text } from './harness.mjs';
 
 const session = serverAndBrowser();
-
-const text = (page, id) => page.getByTestId(id).textContent();
 
 test('asks the same-origin server only on request and shows its answer beside the browser\'s', async () => {
   const context = await session.browser.newContext();
